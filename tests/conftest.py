@@ -1,0 +1,51 @@
+"""Shared fixtures. Everything runs in one pytest process: importing transformers/trl costs seconds."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SAMPLE_CODE = [
+    "import matplotlib.pyplot as plt\n\nfig, ax = plt.subplots(figsize=(4, 3))\n"
+    "ax.bar(['Q1', 'Q2', 'Q3'], [12.5, 30.25, 7.0], color='#1f77b4')\n"
+    "ax.set_title('Revenue by quarter')\nax.set_ylabel('Revenue (M$)')\nplt.tight_layout()\nplt.show()\n",
+    "import numpy as np\nimport matplotlib.pyplot as plt\n\nx = np.linspace(0, 10, 50)\n"
+    "plt.figure(figsize=(5, 3))\nplt.plot(x, np.sin(x), linestyle='--', marker='o', label='sin')\n"
+    "plt.legend()\nplt.grid(True)\nplt.xlabel('Time (s)')\nplt.show()\n",
+    "import seaborn as sns\nimport pandas as pd\nimport matplotlib.pyplot as plt\n\n"
+    "df = pd.DataFrame({'group': ['a', 'b', 'c'], 'value': [3, 1, 2]})\n"
+    "sns.barplot(data=df, x='group', y='value', palette='viridis')\nplt.title('Counts')\nplt.show()\n",
+]
+
+
+@pytest.fixture(scope="session")
+def chart_png() -> bytes:
+    """A small rendered bar chart (our own code, so drawn in-process)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2), dpi=60)
+    ax.bar(["a", "b", "c"], [3, 1, 2], color="tab:orange")
+    ax.set_title("Counts")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny Qwen2.5-VL checkpoint (smoke sizes) built from config, laid out like a hub checkpoint."""
+    from msrl.model import create_tiny_checkpoint
+    from msrl.presets import SMOKE
+
+    out = tmp_path_factory.mktemp("tiny_ckpt")
+    return create_tiny_checkpoint(out, SAMPLE_CODE * 20, SMOKE.model, seed=0)

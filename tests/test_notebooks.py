@@ -1,0 +1,37 @@
+"""Notebook conventions: output-free, cell 2 tagged `parameters` with plain values, no definitions."""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from msrl import layout
+
+NOTEBOOKS = sorted(layout.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+TOY = sorted((Path(__file__).parent / "fixtures" / "toy_notebooks").glob("*.ipynb"))
+REQUIRED_PARAMETERS = {"SCALE", "SEED", "INTERACTIVE", "RUN_DIR"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + TOY, ids=lambda p: p.name)
+def test_notebook_follows_the_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in code:
+        assert not cell.get("outputs") and cell.get("execution_count") is None, "commit without outputs"
+        tree = ast.parse(cell.source)
+        defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
+        assert not defined, "notebooks hold no function definitions: put logic in msrl"
+    params = code[1]
+    assert "parameters" in params.metadata.get("tags", []), "cell 2 must be tagged `parameters`"
+    names = set()
+    for stmt in ast.parse(params.source).body:
+        assert isinstance(stmt, ast.Assign) and len(stmt.targets) == 1, "plain assignments only"
+        ast.literal_eval(stmt.value)  # plain values only
+        names.add(stmt.targets[0].id)
+    assert REQUIRED_PARAMETERS <= names
+
+
+def test_every_series_notebook_is_a_known_stage():
+    for path in NOTEBOOKS:
+        assert path.stem in layout.STAGES

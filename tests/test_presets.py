@@ -1,0 +1,46 @@
+import dataclasses
+
+import pytest
+
+from msrl import presets
+
+
+def test_three_presets_load_with_their_scale_names():
+    assert set(presets.PRESETS) == {"smoke", "small", "paper"}
+    for name in presets.PRESETS:
+        preset = presets.get_preset(name)
+        assert preset.name == name
+        assert preset.data.n_sft > preset.data.n_rl > 0
+
+
+def test_paper_preset_carries_the_papers_settings():
+    paper = presets.get_preset("paper")
+    assert paper.model.base == "Qwen/Qwen2.5-VL-7B-Instruct"
+    assert paper.sft.lr == 1e-5 and paper.sft.epochs == 1 and paper.sft.bf16
+    # global batch 32 = 4 per device x 8 GPUs x accumulation 1
+    assert paper.sft.batch_size * 8 * paper.sft.grad_accum == 32
+    assert (paper.rl_stage1.n_prompts, paper.rl_stage2.n_prompts) == (22_000, 11_000)
+    assert paper.rl_stage1.weights == (1.0, 0.0, 0.5)
+    assert paper.rl_stage2.weights == (0.5, 0.5, 0.5)
+    assert paper.data_tolerance == 0.05
+
+
+def test_smoke_and_small_use_the_tiny_model_on_cpu():
+    for name in ("smoke", "small"):
+        assert presets.get_preset(name).model.base == "tiny"
+        assert presets.get_preset(name).model.dtype == "float32"
+
+
+def test_overrides_replace_nested_values_without_touching_the_preset():
+    changed = presets.get_preset("small", {"sft.lr": 3e-4, "rl_stage1.weights": [1, 0, 0]})
+    assert changed.sft.lr == 3e-4 and changed.rl_stage1.weights == (1, 0, 0)
+    assert presets.get_preset("small").sft.lr != 3e-4
+    with pytest.raises(KeyError, match="no field 'nope'"):
+        presets.get_preset("small", {"sft.nope": 1})
+    with pytest.raises(KeyError, match="unknown scale"):
+        presets.get_preset("huge")
+
+
+def test_presets_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        presets.get_preset("small").sft.lr = 1.0

@@ -1,0 +1,52 @@
+"""The papermill runner: run, resume (skip done stages), --force, failure reporting."""
+
+from pathlib import Path
+
+import pytest
+
+from msrl import layout
+from msrl.run import StageFailed, run_series
+
+TOY = Path(__file__).parent / "fixtures" / "toy_notebooks"
+
+
+def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
+    messages = []
+    manifest = run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
+    assert [s["status"] for s in manifest["stages"].values()] == ["ok", "ok"]
+    assert layout.read_json(tmp_path / "02_sft" / "metrics.json")["upstream_runs"] == 1
+    assert (tmp_path / "executed" / "01_data.ipynb").exists()
+    saved = layout.read_json(tmp_path / "manifest.json")
+    assert saved["scale"] == "smoke" and saved["versions"]["papermill"]
+
+    # resume: both done, nothing executes again
+    run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
+    assert (tmp_path / "01_data" / "runs.txt").read_text() == "x"
+    assert sum("skipped" in m for m in messages) == 2
+
+    # --force with --only re-runs just that stage
+    run_series("smoke", tmp_path, notebook_dir=TOY, only=["01"], force=True, echo=messages.append)
+    assert (tmp_path / "01_data" / "runs.txt").read_text() == "xx"
+
+    # a failing stage names the notebook, the cell and the error, and is recorded as failed
+    with pytest.raises(StageFailed) as err:
+        run_series("smoke", tmp_path, notebook_dir=TOY, only=["02"], force=True,
+                   overrides={"seed": 99}, echo=messages.append)
+    assert "02_sft failed in cell" in str(err.value)
+    assert "ValueError: toy failure requested" in str(err.value)
+    assert layout.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "failed"
+
+    # a stage that has not succeeded is not skipped on resume
+    run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
+    assert layout.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "ok"
+
+
+def test_runner_refuses_to_mix_scales_in_one_run_dir(tmp_path):
+    run_series("smoke", tmp_path, notebook_dir=TOY, only=["01"], echo=lambda m: None)
+    with pytest.raises(SystemExit, match="scale=smoke"):
+        run_series("small", tmp_path, notebook_dir=TOY, only=["01"], echo=lambda m: None)
+
+
+def test_a_stage_reading_a_missing_upstream_gets_a_clear_error(tmp_path):
+    with pytest.raises(StageFailed, match="01_data has not finished"):
+        run_series("smoke", tmp_path, notebook_dir=TOY, only=["02"], echo=lambda m: None)
