@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 OUTPUTS_DIR = REPO_ROOT / "outputs"
+# The external benchmark is read in place from ../shared (never copied into the repository).
+CHARTMIMIC_DIR = Path(os.environ.get(
+    "MSRL_CHARTMIMIC_DIR", REPO_ROOT.parent / "shared" / "benchmarks" / "chartmimic_direct_v1"))
 
 # Stage order of the notebook series; a stage's folder has the same name as its notebook.
 STAGES = (
