@@ -36,7 +36,7 @@ class PRF:
     f1: float
 
 
-def _prf(correct: float, n_generated: int, n_reference: int) -> PRF:
+def prf(correct: float, n_generated: int, n_reference: int) -> PRF:
     if n_generated == 0 and n_reference == 0:
         return PRF(1.0, 1.0, 1.0)
     if n_generated == 0 or n_reference == 0:
@@ -49,7 +49,7 @@ def _prf(correct: float, n_generated: int, n_reference: int) -> PRF:
 def multiset_prf(generated, reference) -> PRF:
     gen, ref = Counter(map(_hashable, generated)), Counter(map(_hashable, reference))
     correct = sum(min(count, gen[item]) for item, count in ref.items())
-    return _prf(correct, sum(gen.values()), sum(ref.values()))
+    return prf(correct, sum(gen.values()), sum(ref.values()))
 
 
 def _hashable(item):
@@ -67,7 +67,7 @@ def layout_prf(gen: dict, ref: dict) -> PRF:
 def type_prf(gen: dict, ref: dict) -> PRF:
     gen_calls, ref_calls = Counter(gen["calls"]), Counter(ref["calls"])
     correct = sum(min(n, ref_calls[name]) for name, n in gen_calls.items())
-    return _prf(correct, sum(gen_calls.values()), sum(ref_calls.values()))
+    return prf(correct, sum(gen_calls.values()), sum(ref_calls.values()))
 
 
 def _lab(hex_colors: list[str]) -> np.ndarray:
@@ -111,7 +111,7 @@ def color_prf(gen: dict, ref: dict) -> PRF:
         sim = color_similarity(gen_groups[function], ref_groups[function])
         rows, cols = linear_sum_assignment(sim, maximize=True)
         correct += float(sim[rows, cols].sum())
-    return _prf(correct, len(gen["colors"]), len(ref["colors"]))
+    return prf(correct, len(gen["colors"]), len(ref["colors"]))
 
 
 def low_level(gen: dict | None, ref: dict) -> dict:
