@@ -26,6 +26,7 @@ drawn. Function names are bare (``bar``, ``plot_polar``, ``scatter_3d``) instead
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 MAX_VALUES = 2000  # per series: bounds the record for huge scatter/heatmap data
@@ -97,6 +98,7 @@ def _colors_of(name: str, result, kwargs) -> list[str]:
 def _wrap(owner, method: str, name: str | None = None):
     original = getattr(owner, method)
 
+    @functools.wraps(original)  # seaborn dispatches on the plotting method's __name__
     def wrapper(*args, **kwargs):
         if _state["depth"]:
             return original(*args, **kwargs)
@@ -115,7 +117,6 @@ def _wrap(owner, method: str, name: str | None = None):
             pass
         return result
 
-    wrapper.__wrapped__ = original
     setattr(owner, method, wrapper)
 
 
@@ -140,6 +141,8 @@ def install() -> None:
     for method in AXES_METHODS:
         if hasattr(Axes, method):
             _wrap(Axes, method)
+    # seaborn draws boxes through Axes.bxp, which ChartMimic's list misses: count it as a boxplot
+    _wrap(Axes, "bxp", "boxplot")
     for method in AXES3D_METHODS:
         if method in Axes3D.__dict__:
             _wrap(Axes3D, method, f"{method}_3d")

@@ -125,4 +125,23 @@ def _render(header: dict, options: dict):
         return b"", header
     header["status"] = "ok"
     header["record"] = introspect.figure_record(fig, dpi)
+    header["image_stats"] = image_stats(fig)
     return buffer.getvalue(), header
+
+
+def image_stats(fig) -> dict:
+    """Blank-image and near-duplicate signals from the drawn pixels (computed here, in parallel):
+    ``ink`` = share of pixels that differ from the background, ``dhash`` = 64-bit difference hash."""
+    import numpy as np
+
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    gray = rgba[..., :3].astype(np.float32).mean(axis=2)
+    background = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    ink = float((np.abs(gray - background) > 8).mean())
+    h, w = gray.shape
+    rows = np.linspace(0, h, 9, dtype=int)
+    cols = np.linspace(0, w, 10, dtype=int)
+    small = np.array([[gray[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].mean() for j in range(9)] for i in range(8)])
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
+    dhash = int("".join("1" if b else "0" for b in bits), 2)
+    return {"ink": round(ink, 5), "dhash": f"{dhash:016x}"}

@@ -1,0 +1,103 @@
+"""Figures and inline displays for the notebooks (every plot a notebook shows is made here).
+
+Functions return matplotlib figures (saved by the stage with ``stage.save_figure``) or display
+HTML in the notebook; none of them runs model code (images come from the sandbox or the dataset).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter
+
+
+def _png_data_uri(image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def pairs_html(rows: list[dict], max_code_lines: int = 40) -> str:
+    """Chart images with their code side by side (rows: dicts with ``image``, ``code``, ``chart_type``)."""
+    cells = []
+    for row in rows:
+        code_lines = row["code"].splitlines()
+        shown = "\n".join(code_lines[:max_code_lines]) + ("\n..." if len(code_lines) > max_code_lines else "")
+        caption = html.escape(f"{row.get('chart_type', '')} · {row.get('library', '')} · {row.get('table_id', '')}")
+        cells.append(
+            "<div style='display:flex;gap:12px;margin-bottom:14px;align-items:flex-start'>"
+            f"<img src='{_png_data_uri(row['image'])}' style='max-width:360px;border:1px solid #ddd'/>"
+            f"<div><div style='font:12px sans-serif;color:#555'>{caption}</div>"
+            f"<pre style='font-size:10px;max-height:320px;overflow:auto'>{html.escape(shown)}</pre></div></div>")
+    return "\n".join(cells)
+
+
+def show_pairs(rows: list[dict], max_code_lines: int = 40) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(pairs_html(rows, max_code_lines)))
+
+
+def gallery(images: list, titles: list[str], columns: int = 4, size: float = 3.0):
+    """A grid of chart images with titles."""
+    import matplotlib.pyplot as plt
+
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 0.8), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images, titles):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def side_by_side(pairs: list[tuple], titles: list[str], size: float = 3.0):
+    """Rows of (target, generated) images; a missing generated image shows as 'did not run'."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(2 * size, len(pairs) * size * 0.8), squeeze=False)
+    for (target, generated), title, (left, right) in zip(pairs, titles, axes):
+        for ax in (left, right):
+            ax.axis("off")
+        left.imshow(target)
+        left.set_title(f"target · {title}", fontsize=8)
+        if generated is None:
+            right.text(0.5, 0.5, "did not run", ha="center", va="center", color="crimson")
+        else:
+            right.imshow(generated)
+        right.set_title("generated", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def corpus_overview(splits: dict[str, dict[str, list]], filter_counts: dict):
+    """Chart-type and library counts per split, code token lengths, and filter counts."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    types = sorted({t for columns in splits.values() for t in columns["chart_type"]})
+    width = 0.8 / max(1, len(splits))
+    for i, (split, columns) in enumerate(splits.items()):
+        counts = Counter(columns["chart_type"])
+        total = max(1, sum(counts.values()))
+        axes[0, 0].bar(np.arange(len(types)) + i * width, [100 * counts[t] / total for t in types], width, label=split)
+        libraries = Counter(columns["library"])
+        axes[0, 1].bar([f"{split}\n{lib}" for lib in sorted(libraries)], [libraries[lib] for lib in sorted(libraries)])
+        axes[1, 0].hist(columns["n_tokens"], bins=30, alpha=0.6, label=split)
+    axes[0, 0].set_xticks(np.arange(len(types)) + width, types, rotation=45, ha="right")
+    axes[0, 0].set_ylabel("% of split")
+    axes[0, 0].set_title("Chart types per split")
+    axes[0, 0].legend()
+    axes[0, 1].set_title("Libraries per split")
+    axes[1, 0].set_xlabel("code length (tokens)")
+    axes[1, 0].set_title("Code token lengths")
+    axes[1, 0].legend()
+    names = list(filter_counts) or ["none"]
+    axes[1, 1].barh(names, [filter_counts.get(n, 0) for n in names], color="gray")
+    axes[1, 1].set_title("Candidates removed by each filter")
+    fig.tight_layout()
+    return fig
