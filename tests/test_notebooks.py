@@ -35,3 +35,14 @@ def test_notebook_follows_the_conventions(path):
 def test_every_series_notebook_is_a_known_stage():
     for path in NOTEBOOKS:
         assert path.stem in layout.STAGES
+
+
+def test_the_series_runs_at_smoke_scale(tmp_path):
+    """Every notebook of the series, executed by papermill at the smoke preset."""
+    from msrl.run import run_series
+
+    manifest = run_series("smoke", tmp_path, echo=lambda message: None)
+    assert [name for name, s in manifest["stages"].items() if s["status"] == "ok"] == [p.stem for p in NOTEBOOKS]
+    data = __import__("json").loads((tmp_path / "01_data" / "metrics.json").read_text())
+    assert data["n_chart_types"] >= 14 and data["table_overlap_between_splits"] == 0
+    assert (tmp_path / "01_data" / "figures" / "corpus_overview.png").exists()

@@ -10,7 +10,8 @@ CLI::
     python -m msrl.evaluate --self-check REF_DIR     # every reference against itself
 
 ``GEN_DIR`` holds ``NAME.py`` (or a ``generated.jsonl`` of {"id", "code"}); ``REF_DIR`` holds
-``NAME.py`` (the ChartMimic layout). Items missing from ``GEN_DIR`` count as failed.
+``NAME.py`` (the ChartMimic layout) or is a corpus ``DatasetDict`` folder (ids are row numbers of
+``--split``, default ``eval``). Items missing from ``GEN_DIR`` count as failed.
 """
 
 from __future__ import annotations
@@ -105,6 +106,15 @@ def self_check(directory: Path, pool: RenderPool) -> dict:
             "not_100": [r["id"] for r in rows if r["low_level"] < 100.0 - 1e-9]}
 
 
+def _read_references(path: Path, split: str) -> dict[str, str]:
+    if (path / "dataset_dict.json").exists():  # a corpus built by 01_data
+        from datasets import load_from_disk
+
+        codes = load_from_disk(str(path))[split]["code"]
+        return {str(i): code for i, code in enumerate(codes)}
+    return {item["id"]: item["code"] for item in load_benchmark(path)}
+
+
 def _read_generated(directory: Path) -> dict[str, str]:
     jsonl = directory / "generated.jsonl"
     if jsonl.exists():
@@ -116,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m msrl.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--generated", type=Path)
     parser.add_argument("--references", type=Path, default=CHARTMIMIC_DIR)
+    parser.add_argument("--split", default="eval", help="split of a DatasetDict --references")
     parser.add_argument("--self-check", type=Path, metavar="REF_DIR")
     parser.add_argument("--out", type=Path, help="write the per-item table as CSV")
     parser.add_argument("--workers", type=int, default=2)
@@ -128,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.generated:
             parser.error("--generated or --self-check is required")
-        refs = {item["id"]: item["code"] for item in load_benchmark(args.references)}
+        refs = _read_references(args.references, args.split)
         generated = _read_generated(args.generated)
         ids = sorted(refs)
         evaluation = evaluate([generated.get(i, "") for i in ids], [refs[i] for i in ids], pool, ids=ids)

@@ -91,15 +91,22 @@ def build_tiny_model(tokenizer, preset: ModelPreset, seed: int = 0):
     return model
 
 
-def create_tiny_checkpoint(out_dir: str | Path, code_texts, preset: ModelPreset, seed: int = 0) -> Path:
-    """Train the tokenizer on ``code_texts``, build processor and tiny model, save them to ``out_dir``.
+def create_tiny_checkpoint(out_dir: str | Path, code_texts=None, preset: ModelPreset | None = None,
+                           seed: int = 0, tokenizer=None) -> Path:
+    """Build processor and tiny model around ``tokenizer`` (or one trained on ``code_texts``), and
+    save them to ``out_dir``.
 
     The folder is laid out like a hub checkpoint (config.json, model.safetensors, tokenizer.json,
     processor_config.json, chat_template.jinja), so ``load_model_and_processor`` reads it as it
     reads ``Qwen/Qwen2.5-VL-7B-Instruct``.
     """
     out_dir = Path(out_dir)
-    tokenizer = train_code_tokenizer(code_texts, vocab_size=preset.vocab_size)
+    if tokenizer is None:
+        tokenizer = train_code_tokenizer(code_texts, vocab_size=preset.vocab_size)
+    elif isinstance(tokenizer, (str, Path)):
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
     processor = build_processor(tokenizer, preset)
     model = build_tiny_model(tokenizer, preset, seed=seed)
     processor.save_pretrained(out_dir)

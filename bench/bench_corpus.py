@@ -1,0 +1,75 @@
+"""Corpus build throughput on this machine: charts/s of the real build, beside the ceiling.
+
+    python bench/bench_corpus.py [--n 400]
+
+Prints, in one run:
+- the build rate: accepted pairs per second of a fresh build (tables loaded and the tokenizer trained
+  beforehand, not counted), with every chart rendered in the sandbox pool (2 workers);
+- the drawing ceiling: the same programs executed and drawn in-process, unsandboxed, in two
+  processes. No sandboxed build can beat it on this machine.
+
+Target (issue 3): >= 30 charts/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bench_sandbox import NEUTRALIZE, _warm
+
+DPI = 64  # the small preset's render dpi (both sides draw at it)
+
+
+def _draw(code: str) -> bool:
+    """Execute and draw one program in this process at the build's dpi (no sandbox)."""
+    import matplotlib.pyplot as plt
+
+    finish = f"\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png', dpi={DPI})\n"
+    try:
+        exec(compile(NEUTRALIZE + code + finish, "<chart>", "exec"), {"__name__": "__main__"})
+        return True
+    except Exception:
+        return False
+    finally:
+        plt.close("all")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=400)
+    args = parser.parse_args()
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from msrl.corpus import CorpusBuilder
+    from msrl.presets import get_preset
+
+    preset = get_preset("small", {"data.dpi": DPI, "data.n_sft": args.n, "data.n_rl": 16, "data.n_eval": 16,
+                                  "data.shard_size": 200})
+    with tempfile.TemporaryDirectory() as tmp:
+        builder = CorpusBuilder(preset, Path(tmp) / "corpus")
+        report = builder.build(Path(tmp) / "tokenizer")
+        import pandas as pd
+
+        codes = [c for p in builder._shard_paths("sft") for c in pd.read_parquet(p)["code"]]
+    built = sum(report.n_pairs.values())
+    print(f"build: {built} pairs ({report.attempted} rendered) in {report.seconds:.1f} s "
+          f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})")
+
+    with ProcessPoolExecutor(2, initializer=_warm) as executor:
+        list(executor.map(_draw, codes[:4]))
+        start = time.perf_counter()
+        ran = sum(executor.map(_draw, codes))
+        ceiling = len(codes) / (time.perf_counter() - start)
+    print(f"ceiling: {ran}/{len(codes)} of the same programs drawn in-process, unsandboxed, "
+          f"2 processes, dpi {DPI} = {ceiling:.1f} charts/s")
+    print(f"build / ceiling = {report.charts_per_s / ceiling:.2f};  target 30 charts/s: "
+          f"{'met' if report.charts_per_s >= 30 else 'not met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Supervised fine-tuning of the vision-language model on chart-code pairs, through TRL's SFTTrainer.
+
+Data are in TRL's conversational prompt-completion format with images: the prompt is the user turn
+(the chart image and the instruction), the completion the assistant turn (the code). TRL's
+vision collator then computes the loss on completion tokens only. Full fine-tuning or LoRA (PEFT),
+resumable checkpoints (``trainer/checkpoint-N``; a killed run continues from the last one),
+TensorBoard logs and progress bars come from the Trainer; the final model is saved laid out like a
+hub checkpoint (``checkpoint/``) so later stages load it with ``msrl.model.load_model_and_processor``.
+
+The token-weighted variant (the plateau study's proposed check) replaces the uniform per-token loss
+by a weighted mean: tokens that carry chart content (any token with a digit, and tokens rarer than
+the corpus median) get weight ``content_weight``, boilerplate tokens weight 1.
+
+Paper settings (preset ``paper``): Qwen2.5-VL-7B-Instruct, lr 1e-5, global batch 32, one epoch, bf16,
+DeepSpeed ZeRO-3 (``helpers/msrl/configs``); the paper trained with LLaMA-Factory, we use TRL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .layout import CHECKPOINT_DIR, TRAINER_DIR
+from .presets import Preset, SFTPreset
+
+
+def prompt_messages(instruction: str) -> list[dict]:
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
+
+
+def to_sft_dataset(split, instruction: str):
+    """Corpus rows -> {prompt, completion, images} (TRL conversational prompt-completion + images)."""
+
+    def convert(row):
+        return {"prompt": prompt_messages(instruction),
+                "completion": [{"role": "assistant", "content": [{"type": "text", "text": row["code"]}]}],
+                "images": [row["image"]]}
+
+    return split.map(convert, remove_columns=split.column_names)
+
+
+def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_examples: int):
+    from trl import SFTConfig
+
+    steps_per_epoch = max(1, n_examples // (preset.batch_size * preset.grad_accum))
+    return SFTConfig(
+        output_dir=str(out_dir),
+        per_device_train_batch_size=preset.batch_size,
+        gradient_accumulation_steps=preset.grad_accum,
+        learning_rate=preset.lr,
+        num_train_epochs=preset.epochs,
+        max_steps=preset.max_steps,
+        lr_scheduler_type=preset.scheduler,
+        warmup_steps=preset.warmup_ratio,  # a float < 1 is a share of the steps
+        weight_decay=preset.weight_decay,
+        logging_steps=min(preset.logging_steps, steps_per_epoch),
+        save_steps=preset.save_steps,
+        save_total_limit=2,
+        report_to=["tensorboard"],
+        bf16=preset.bf16,
+        gradient_checkpointing=preset.gradient_checkpointing,
+        max_length=max_length,
+        completion_only_loss=True,
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        deepspeed=preset.deepspeed,
+        disable_tqdm=False,
+    )
+
+
+def lora_config(preset: SFTPreset):
+    from peft import LoraConfig
+
+    return LoraConfig(r=preset.lora_r, lora_alpha=preset.lora_alpha, lora_dropout=preset.lora_dropout,
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+                      task_type="CAUSAL_LM")
+
+
+def content_token_weights(tokenizer, codes, content_weight: float):
+    """Per-vocabulary weights: ``content_weight`` for tokens with a digit or rarer than the median."""
+    import torch
+
+    counts = Counter(i for code in codes for i in tokenizer(code)["input_ids"])
+    seen = sorted(counts.values())
+    median = seen[len(seen) // 2] if seen else 1
+    weights = torch.ones(len(tokenizer))
+    for token_id in range(len(tokenizer)):
+        text = tokenizer.decode([token_id])
+        if any(ch.isdigit() for ch in text) or counts.get(token_id, 0) < median:
+            weights[token_id] = content_weight
+    return weights
+
+
+def _weighted_trainer_class():
+    import torch
+    from trl import SFTTrainer
+
+    class TokenWeightedSFTTrainer(SFTTrainer):
+        """SFT with a per-token weighted mean of the cross-entropy (weights by vocabulary id)."""
+
+        token_weights = None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
+            logits = outputs.logits[:, :-1].float()
+            target = labels[:, 1:]
+            mask = target != -100
+            loss_each = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), target.clamp(min=0).reshape(-1), reduction="none"
+            ).view_as(target)
+            weights = self.token_weights.to(logits.device)[target.clamp(min=0)] * mask
+            loss = (loss_each * weights).sum() / weights.sum().clamp(min=1.0)
+            return (loss, outputs) if return_outputs else loss
+
+    return TokenWeightedSFTTrainer
+
+
+def last_checkpoint(trainer_dir: Path) -> str | None:
+    checkpoints = sorted(Path(trainer_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return str(checkpoints[-1]) if checkpoints else None
+
+
+def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path,
+              token_weights=None, sft: SFTPreset | None = None, callbacks=None) -> dict:
+    """Train from ``base`` (a checkpoint folder or hub id) on corpus rows; resume if interrupted.
+
+    Returns {"log_history", "global_step", "resumed_from", "seconds"}; the model and processor are
+    saved in ``out_dir/checkpoint``.
+    """
+    import time
+
+    from trl import SFTTrainer
+
+    from .model import load_model_and_processor
+
+    sft = sft or preset.sft
+    out_dir = Path(out_dir)
+    trainer_dir = out_dir / TRAINER_DIR
+    model, processor = load_model_and_processor(base, preset.model, for_training=True)
+    dataset = to_sft_dataset(train_split, preset.instruction)
+    config = sft_config(sft, trainer_dir, preset.seed, preset.model.max_position_embeddings, len(dataset))
+    trainer_class = SFTTrainer if token_weights is None else _weighted_trainer_class()
+    trainer = trainer_class(model=model, args=config, train_dataset=dataset, processing_class=processor,
+                            peft_config=lora_config(sft) if sft.use_lora else None, callbacks=callbacks)
+    if token_weights is not None:
+        trainer.token_weights = token_weights
+    resume = last_checkpoint(trainer_dir)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - start
+    final = trainer.model
+    if sft.use_lora:
+        final = final.merge_and_unload()  # later stages load a plain checkpoint
+    final.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+    processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+    return {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
+            "resumed_from": resume, "seconds": seconds}
