@@ -35,7 +35,7 @@ from .emit import emit
 from .normalize import normalize_or_keep
 from .presets import Preset
 from .sandbox import RenderPool
-from .specs import CHART_TYPES, SEABORN_TYPES, SpecError, sample_spec
+from .specs import CHART_TYPES, SEABORN_TYPES, Limits, SpecError, sample_spec
 from .tables import SPLITS, Table, load_tables
 
 SHARDS_DIR = "shards"
@@ -66,8 +66,10 @@ class _Generator:
     """Candidates for one shard: chart types round-robin, each at most ``cap`` times per shard,
     the library alternating over the charts seaborn can draw."""
 
-    def __init__(self, tables: list[Table], seed: str, target: int, library_offset: int):
+    def __init__(self, tables: list[Table], seed: str, target: int, library_offset: int,
+                 limits: Limits = Limits()):
         self.tables = tables
+        self.limits = limits
         self.rng = random.Random(seed)
         self.type_cycle: list[str] = []
         self.feasible = list(CHART_TYPES)
@@ -106,7 +108,7 @@ class _Generator:
         for _ in range(40):
             table = self.rng.choice(self.tables)
             try:
-                spec = sample_spec(table, chart_type, self.rng, library=library)
+                spec = sample_spec(table, chart_type, self.rng, library=library, limits=self.limits)
             except SpecError:
                 continue
             if chart_type in SEABORN_TYPES:
@@ -138,6 +140,7 @@ class CorpusBuilder:
         self.code_hashes: set[str] = set()
         self.dhashes = np.zeros(0, dtype=np.uint64)
         self.tokenizer = None
+        self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -194,7 +197,7 @@ class CorpusBuilder:
 
         if (directory / "tokenizer.json").exists():
             return AutoTokenizer.from_pretrained(str(directory))
-        generator = _Generator(tables, f"{self.preset.seed}-tokenizer", TOKENIZER_SAMPLE, 0)
+        generator = _Generator(tables, f"{self.preset.seed}-tokenizer", TOKENIZER_SAMPLE, 0, self.limits)
         texts = []
         while len(texts) < TOKENIZER_SAMPLE:
             made = generator.candidate(generator.next_type())
@@ -234,7 +237,8 @@ class CorpusBuilder:
             self.progress(f"{split}: shard {k + 1}/{math.ceil(quota / size)} ({len(rows)} pairs)")
 
     def _fill_shard(self, split: str, k: int, tables: list[Table], target: int) -> list[dict]:
-        generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k)
+        generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k,
+                               limits=self.limits)
         rows: list[dict] = []
         pending_types: list[str] = []
         batch_size = 8 * self.pool.size

@@ -138,3 +138,18 @@ def load_model_and_processor(path_or_id: str | Path, preset: ModelPreset | None 
     model.to(device)
     model.train(for_training)
     return model, processor
+
+
+def base_checkpoint(preset: ModelPreset, tokenizer_dir: str | Path, out_dir: str | Path, seed: int = 0) -> str:
+    """The model a stage starts from: the preset's checkpoint/hub id, or (``tiny``) a fresh tiny
+    model around the corpus tokenizer, created once in ``out_dir``."""
+    if preset.base != "tiny":
+        return preset.base
+    out_dir = Path(out_dir)
+    if not (out_dir / "config.json").exists():
+        create_tiny_checkpoint(out_dir, preset=preset, tokenizer=tokenizer_dir, seed=seed)
+    return str(out_dir)
+
+
+def parameter_count(model) -> int:
+    return sum(p.numel() for p in model.parameters())

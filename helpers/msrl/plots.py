@@ -101,3 +101,29 @@ def corpus_overview(splits: dict[str, dict[str, list]], filter_counts: dict):
     axes[1, 1].set_title("Candidates removed by each filter")
     fig.tight_layout()
     return fig
+
+
+def loss_curve(log_history: list[dict], title: str = "SFT training loss"):
+    import matplotlib.pyplot as plt
+
+    points = [(h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    if points:
+        steps, losses = zip(*points)
+        ax.plot(steps, losses, marker=".", color="tab:blue")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss (completion tokens)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def evaluation_gallery(model_evaluation, n: int = 6):
+    """Target chart vs the chart the generated code draws, for the first ``n`` items."""
+    pairs, titles = [], []
+    for item, result, row in list(zip(model_evaluation.items, model_evaluation.results,
+                                      model_evaluation.evaluation.rows))[:n]:
+        pairs.append((item["image"], result.image()))
+        titles.append(f"{item['id']} ({item['type']}) low-level {row['low_level']:.0f}")
+    return side_by_side(pairs, titles)

@@ -31,6 +31,8 @@ class DataPreset:
     user_tables: str | None = None  # a folder of the user's own CSV / LaTeX tables, added first
     max_tables_per_source: int | None = None  # cap (smoke: loading all 2,300 R tables takes 13 s)
     n_synthetic_tables: int = 2000  # synthetic tables generated (a quarter are LaTeX results tables)
+    max_points: int = 40       # scatter points / line x values per chart (program length)
+    max_samples: int = 40      # histogram values (x3) / box and violin samples per group
     workers: int = 2           # sandbox worker processes for rendering (machine has 2 cores)
     shard_size: int = 500      # pairs per on-disk shard: the unit of resumability
 
@@ -165,8 +167,10 @@ SMOKE = Preset(
 SMALL = Preset(
     name="small",
     seed=0,
+    # Fewer points and samples per chart than ChartMimic's programs: the tiny model has to write
+    # every value, and short programs are what it can learn on 2 cores in minutes.
     data=DataPreset(n_sft=10_000, n_rl=1_200, n_eval=200, image_px=448, dpi=64,
-                    max_code_tokens=1024),
+                    max_code_tokens=512, max_points=24, max_samples=16),
     model=ModelPreset(base="tiny"),
     sft=SFTPreset(lr=1e-3, batch_size=8, grad_accum=1, epochs=1, warmup_ratio=0.05),
     plateau=PlateauPreset(sizes=(250, 500, 1000, 2000, 4000), seeds=(0, 1), steps_per_sample=0.125,
@@ -184,7 +188,7 @@ PAPER = Preset(
     seed=42,
     # The paper: 3M pairs from arXiv tables, 2.8M kept for SFT, 33k for RL (22k + 11k).
     data=DataPreset(n_sft=2_800_000, n_rl=33_000, n_eval=2_000, image_px=1024, dpi=100,
-                    max_code_tokens=4096, workers=64, shard_size=5_000),
+                    max_code_tokens=4096, max_points=100, max_samples=60, workers=64, shard_size=5_000),
     model=ModelPreset(base="Qwen/Qwen2.5-VL-7B-Instruct", min_pixels=256 * 28 * 28,
                       max_pixels=1280 * 28 * 28, dtype="bfloat16"),
     # The paper: LLaMA-Factory, 1 epoch, lr 1e-5, batch 32 (4 per device x 8 GPUs x accum 1).

@@ -77,6 +77,13 @@ class SpecError(ValueError):
     """The table cannot feed this chart type (the builder tries another table)."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much data one chart carries (long value lists make long programs)."""
+    max_points: int = 40    # scatter points / line x values
+    max_samples: int = 40   # histogram values / box and violin samples per group
+
+
 def _r(value: float) -> float:
     """3 significant digits: short code, still the table's numbers."""
     value = float(value)
@@ -132,15 +139,16 @@ def _style(rng: random.Random, chart_type: str, n_series: int) -> dict:
     }
 
 
-def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str | None = None) -> ChartSpec:
+def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str | None = None,
+                limits: Limits = Limits()) -> ChartSpec:
     """A spec of ``chart_type`` from ``table``; raises SpecError if the table cannot feed it."""
     if chart_type not in CHART_TYPES:
         raise ValueError(f"unknown chart type {chart_type!r}")
     if library is None:
         library = "seaborn" if chart_type in SEABORN_TYPES and rng.random() < 0.4 else "matplotlib"
     if chart_type == "subplots":
-        return _subplots(table, rng)
-    spec = _SAMPLERS[chart_type](table, rng)
+        return _subplots(table, rng, limits)
+    spec = _SAMPLERS[chart_type](table, rng, limits)
     spec.library = library if chart_type in SEABORN_TYPES else "matplotlib"
     spec.table_id = table.id
     spec.style = _style(rng, chart_type, max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1))
@@ -163,17 +171,17 @@ def _bar_like(table, rng, chart_type, n_series):
     return ChartSpec(chart_type, "matplotlib", table.title, table.label, ylabel, categories=labels, series=series)
 
 
-def _bar(table, rng):
+def _bar(table, rng, lim):
     return _bar_like(table, rng, "bar", 1)
 
 
-def _barh(table, rng):
+def _barh(table, rng, lim):
     spec = _bar_like(table, rng, "barh", 1)
     spec.xlabel, spec.ylabel = spec.ylabel, spec.xlabel
     return spec
 
 
-def _grouped(table, rng, chart_type):
+def _grouped(table, rng, lim, chart_type):
     if len(table.numeric) < 2:
         raise SpecError(f"{table.id}: {chart_type} needs 2 numeric columns")
     spec = _bar_like(table, rng, chart_type, rng.randint(2, 4))
@@ -184,7 +192,7 @@ def _grouped(table, rng, chart_type):
     return spec
 
 
-def _ordered_x(table, rng, n_series):
+def _ordered_x(table, rng, n_series, max_points):
     """x values in order (a year-like label or the first numeric column) and y series."""
     frame = table.frame
     if table.label is not None and frame[table.label].str.fullmatch(r"\d{4}").all():
@@ -203,37 +211,37 @@ def _ordered_x(table, rng, n_series):
         series = {c: _rs(grouped[c]) for c in columns}
     if len(x) < 3:
         raise SpecError(f"{table.id}: fewer than 3 x values")
-    if len(x) > 40:
-        step = int(np.ceil(len(x) / 40))
+    if len(x) > max_points:
+        step = int(np.ceil(len(x) / max_points))
         x = x[::step]
         series = {k: v[::step] for k, v in series.items()}
     return x, xlabel, series
 
 
-def _line(table, rng):
-    x, xlabel, series = _ordered_x(table, rng, rng.randint(1, 3))
+def _line(table, rng, lim):
+    x, xlabel, series = _ordered_x(table, rng, rng.randint(1, 3), lim.max_points)
     ylabel = next(iter(series)) if len(series) == 1 else "Value"
     return ChartSpec("line", "matplotlib", table.title, xlabel, ylabel, x=x, series=series)
 
 
-def _area(table, rng):
-    x, xlabel, series = _ordered_x(table, rng, rng.randint(1, 3))
+def _area(table, rng, lim):
+    x, xlabel, series = _ordered_x(table, rng, rng.randint(1, 3), lim.max_points)
     if any(v < 0 for vals in series.values() for v in vals):
         raise SpecError(f"{table.id}: negative values in an area chart")
     ylabel = next(iter(series)) if len(series) == 1 else "Value"
     return ChartSpec("area", "matplotlib", table.title, xlabel, ylabel, x=x, series=series)
 
 
-def _scatter(table, rng):
+def _scatter(table, rng, lim):
     if len(table.numeric) < 2:
         raise SpecError(f"{table.id}: scatter needs 2 numeric columns")
     xcol, ycol = _pick(rng, table.numeric, 2)
-    frame = table.frame.head(rng.choice([30, 60, 100]))
+    frame = table.frame.head(rng.randint(max(5, lim.max_points // 3), lim.max_points))
     return ChartSpec("scatter", "matplotlib", table.title, xcol, ycol, x=_rs(frame[xcol]),
                      series={ycol: _rs(frame[ycol])})
 
 
-def _pie(table, rng, chart_type="pie"):
+def _pie(table, rng, lim, chart_type="pie"):
     column = rng.choice(table.numeric)
     grouped = _categories(table, rng, [column], max_k=rng.randint(3, 7))
     if grouped is None:
@@ -244,16 +252,16 @@ def _pie(table, rng, chart_type="pie"):
     return ChartSpec(chart_type, "matplotlib", table.title, "", "", categories=labels, series=series)
 
 
-def _donut(table, rng):
-    return _pie(table, rng, "donut")
+def _donut(table, rng, lim):
+    return _pie(table, rng, lim, "donut")
 
 
-def _samples(table, rng, max_groups):
+def _samples(table, rng, max_groups, per_group):
     """{group: samples} of one numeric column, per label group or per column."""
     column = rng.choice(table.numeric)
     frame = table.frame
     if table.label is not None and 2 <= frame[table.label].nunique():
-        groups = {str(k)[:16]: _rs(v[column].head(40)) for k, v in frame.groupby(table.label, sort=False)}
+        groups = {str(k)[:16]: _rs(v[column].head(per_group)) for k, v in frame.groupby(table.label, sort=False)}
         groups = {k: v for k, v in groups.items() if len(v) >= 3}
         groups = dict(list(groups.items())[:max_groups])
         if len(groups) >= 2:
@@ -261,28 +269,28 @@ def _samples(table, rng, max_groups):
     columns = table.numeric[:max_groups]
     if len(columns) < 2:
         raise SpecError(f"{table.id}: needs groups of samples")
-    return {c[:16]: _rs(frame[c].head(40)) for c in columns}, "", "Value"
+    return {c[:16]: _rs(frame[c].head(per_group)) for c in columns}, "", "Value"
 
 
-def _hist(table, rng):
+def _hist(table, rng, lim):
     column = rng.choice(table.numeric)
-    values = _rs(table.frame[column].head(120))
+    values = _rs(table.frame[column].head(lim.max_samples * 3))
     if len(set(values)) < 5:
         raise SpecError(f"{table.id}: too few distinct values for a histogram")
     return ChartSpec("hist", "matplotlib", table.title, column, "Count", series={column: values})
 
 
-def _box(table, rng, chart_type="box"):
-    groups, xlabel, ylabel = _samples(table, rng, max_groups=rng.randint(2, 5))
+def _box(table, rng, lim, chart_type="box"):
+    groups, xlabel, ylabel = _samples(table, rng, rng.randint(2, 5), lim.max_samples)
     return ChartSpec(chart_type, "matplotlib", table.title, xlabel, ylabel, categories=list(groups),
                      series=groups)
 
 
-def _violin(table, rng):
-    return _box(table, rng, "violin")
+def _violin(table, rng, lim):
+    return _box(table, rng, lim, "violin")
 
 
-def _heatmap(table, rng):
+def _heatmap(table, rng, lim):
     if len(table.numeric) < 3:
         raise SpecError(f"{table.id}: heatmap needs 3 numeric columns")
     columns = table.numeric[:rng.randint(3, 6)]
@@ -301,7 +309,7 @@ def _heatmap(table, rng):
     return ChartSpec("heatmap", "matplotlib", title, "", "", categories=list(series), rows=rows, series=series)
 
 
-def _errorbar(table, rng):
+def _errorbar(table, rng, lim):
     column = rng.choice(table.numeric)
     if table.label is None:
         raise SpecError(f"{table.id}: errorbar needs groups")
@@ -314,7 +322,7 @@ def _errorbar(table, rng):
                      series={column: _rs(stats["mean"])}, errors={column: _rs(stats["std"])})
 
 
-def _radar(table, rng):
+def _radar(table, rng, lim):
     if len(table.numeric) < 3:
         raise SpecError(f"{table.id}: radar needs 3 numeric columns")
     axes = table.numeric[:rng.randint(3, 7)]
@@ -333,14 +341,14 @@ def _radar(table, rng):
     return ChartSpec("radar", "matplotlib", table.title, "", "", categories=[a[:14] for a in axes], series=series)
 
 
-def _subplots(table, rng):
+def _subplots(table, rng, lim):
     grid = rng.choice([(1, 2), (2, 1), (2, 2)])
     panels = []
     for chart_type in rng.sample(PANEL_TYPES, len(PANEL_TYPES)):
         if len(panels) == grid[0] * grid[1]:
             break
         try:
-            panel = _SAMPLERS[chart_type](table, rng)
+            panel = _SAMPLERS[chart_type](table, rng, lim)
         except SpecError:
             continue
         panel.title = (panel.ylabel or panel.xlabel or chart_type.title())[:30]
@@ -354,7 +362,7 @@ def _subplots(table, rng):
     return spec
 
 
-_SAMPLERS = {"bar": _bar, "barh": _barh, "grouped_bar": lambda t, r: _grouped(t, r, "grouped_bar"),
-             "stacked_bar": lambda t, r: _grouped(t, r, "stacked_bar"), "line": _line, "area": _area,
+_SAMPLERS = {"bar": _bar, "barh": _barh, "grouped_bar": lambda t, r, lim: _grouped(t, r, lim, "grouped_bar"),
+             "stacked_bar": lambda t, r, lim: _grouped(t, r, lim, "stacked_bar"), "line": _line, "area": _area,
              "scatter": _scatter, "pie": _pie, "donut": _donut, "hist": _hist, "box": _box,
              "violin": _violin, "heatmap": _heatmap, "errorbar": _errorbar, "radar": _radar}
