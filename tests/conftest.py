@@ -49,3 +49,18 @@ def tiny_checkpoint(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny_ckpt")
     return create_tiny_checkpoint(out, SAMPLE_CODE * 20, SMOKE.model, seed=0)
+
+
+@pytest.fixture(scope="session")
+def smoke_corpus(tmp_path_factory):
+    """A smoke-scale corpus (built once per test session): (folder, DatasetDict, tokenizer folder, report)."""
+    from msrl import corpus
+    from msrl.presets import SMOKE
+    from msrl.sandbox import RenderPool
+
+    out = tmp_path_factory.mktemp("smoke_corpus")
+    with RenderPool(workers=2, dpi=SMOKE.data.dpi, max_px=SMOKE.data.image_px) as pool:
+        builder = corpus.CorpusBuilder(SMOKE, out / "corpus", pool=pool)
+        report = builder.build(out / "tokenizer")
+        dataset = corpus.load_corpus(builder.save_dataset())
+    return out, dataset, out / "tokenizer", report

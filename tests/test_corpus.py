@@ -23,11 +23,8 @@ def pool():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, pool):
-    out = tmp_path_factory.mktemp("corpus")
-    builder = corpus_mod.CorpusBuilder(SMOKE, out / "corpus", pool=pool)
-    report = builder.build(out / "tokenizer")
-    dataset = corpus_mod.load_corpus(builder.save_dataset())
+def built(smoke_corpus):
+    out, dataset, _, report = smoke_corpus
     return out, report, dataset
 
 
@@ -120,3 +117,19 @@ def test_an_interrupted_build_resumes_to_the_same_corpus(tmp_path, pool, built, 
     codes = sorted(c for s in ("sft", "rl", "eval") for p in resumed._shard_paths(s)
                    for c in __import__("pandas").read_parquet(p)["code"])
     assert codes == codes_expected  # same items, none duplicated, none lost
+
+
+def test_near_duplicate_images_are_caught_and_different_charts_are_not(pool):
+    import numpy as np
+
+    base = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(5, 3.5))\n"
+            "ax.bar(['a', 'b', 'c', 'd'], {values}, color='{color}')\nax.set_title('{title}')\n")
+    programs = [base.format(values=[3, 5, 2, 6], color="tab:blue", title="Sales"),
+                base.format(values=[3, 5, 2, 6], color="tab:green", title="Sales"),   # same chart, recoloured
+                base.format(values=[6, 1, 4, 2], color="tab:blue", title="Sales"),    # other data
+                base.replace("ax.bar", "ax.plot").format(values=[3, 5, 2, 6], color="tab:blue", title="Sales")]
+    hashes = [r.extra["image_stats"]["dhash"] for r in pool.map(programs, extract=False)]
+    seen = corpus_mod._hash_bytes(hashes[:1])
+    near, other_data, other_type = (corpus_mod._hamming_hits(seen, corpus_mod._hash_bytes([h])[0]) for h in hashes[1:])
+    assert near and not other_data and not other_type
+    assert len(hashes[0]) == 64 and np.unpackbits(seen).size == 256

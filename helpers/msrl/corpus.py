@@ -8,7 +8,7 @@ drawn round-robin (and, for the types seaborn draws, the library alternates), so
 every type and both libraries as soon as it has a few dozen charts.
 
 Filters, in order: the program fails in the sandbox; the image is (nearly) blank; the normalized
-code duplicates an accepted program; the image's 64-bit difference hash is within 4 bits of an
+code duplicates an accepted program; the image's 256-bit difference hash is within 10 bits of an
 accepted image (any split, so no near-copy of an eval chart is trained on); the code is longer than
 the preset's token budget (measured with the code tokenizer, trained first on a sample of programs).
 
@@ -41,7 +41,7 @@ from .tables import SPLITS, Table, load_tables
 SHARDS_DIR = "shards"
 DATASET_DIR = "dataset"
 TOKENIZER_SAMPLE = 1500      # programs the tokenizer is trained on (before any rendering)
-NEAR_DUPLICATE_BITS = 4
+NEAR_DUPLICATE_BITS = 10     # of 256 (the image's difference hash)
 MIN_INK = 0.01               # share of non-background pixels below which an image is "blank"
 FILTERS = ("exec_failed", "blank", "duplicate_code", "near_duplicate_image", "too_long", "no_spec")
 
@@ -117,11 +117,15 @@ class _Generator:
         return None
 
 
-def _hamming_hits(seen: np.ndarray, value: int) -> bool:
+def _hash_bytes(hex_hashes) -> np.ndarray:
+    return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hex_hashes], dtype=np.uint8).reshape(-1, 32)
+
+
+def _hamming_hits(seen: np.ndarray, value: np.ndarray) -> bool:
+    """Whether any accepted hash (rows of ``seen``) is within NEAR_DUPLICATE_BITS of ``value``."""
     if seen.size == 0:
         return False
-    x = np.bitwise_xor(seen, np.uint64(value))
-    counts = np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+    counts = np.unpackbits(np.bitwise_xor(seen, value), axis=1).sum(axis=1)
     return bool((counts <= NEAR_DUPLICATE_BITS).any())
 
 
@@ -138,7 +142,7 @@ class CorpusBuilder:
         self.progress = progress or (lambda message: None)
         self.report = BuildReport()
         self.code_hashes: set[str] = set()
-        self.dhashes = np.zeros(0, dtype=np.uint64)
+        self.dhashes = np.zeros((0, 32), dtype=np.uint8)
         self.tokenizer = None
         self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples)
 
@@ -218,7 +222,7 @@ class CorpusBuilder:
 
     def _remember(self, frame: pd.DataFrame) -> None:
         self.code_hashes.update(frame["code_hash"])
-        self.dhashes = np.concatenate([self.dhashes, np.array([int(h, 16) for h in frame["dhash"]], dtype=np.uint64)])
+        self.dhashes = np.concatenate([self.dhashes, _hash_bytes(frame["dhash"])])
 
     def _build_split(self, split: str, tables: list[Table]) -> None:
         quota, size = self._quota(split), self.data.shard_size
@@ -296,14 +300,14 @@ class CorpusBuilder:
         code_hash = hashlib.sha1(normalize_or_keep(code).encode()).hexdigest()
         if code_hash in self.code_hashes:
             return "duplicate_code"
-        dhash = int(stats["dhash"], 16)
-        if _hamming_hits(self.dhashes, dhash):
+        dhash = _hash_bytes([stats["dhash"]])
+        if _hamming_hits(self.dhashes, dhash[0]):
             return "near_duplicate_image"
         n_tokens = len(self.tokenizer(code)["input_ids"])
         if n_tokens > self.data.max_code_tokens:
             return "too_long"
         self.code_hashes.add(code_hash)
-        self.dhashes = np.append(self.dhashes, np.uint64(dhash))
+        self.dhashes = np.concatenate([self.dhashes, dhash])
         result.extra["code_hash"], result.extra["n_tokens"] = code_hash, n_tokens
         return None
 

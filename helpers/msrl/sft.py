@@ -122,13 +122,18 @@ def last_checkpoint(trainer_dir: Path) -> str | None:
     return str(checkpoints[-1]) if checkpoints else None
 
 
+DONE_FILE = "sft_done.json"
+
+
 def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path,
               token_weights=None, sft: SFTPreset | None = None, callbacks=None) -> dict:
     """Train from ``base`` (a checkpoint folder or hub id) on corpus rows; resume if interrupted.
 
     Returns {"log_history", "global_step", "resumed_from", "seconds"}; the model and processor are
-    saved in ``out_dir/checkpoint``.
+    saved in ``out_dir/checkpoint``. A finished run (``sft_done.json``, e.g. from a multi-GPU
+    ``accelerate launch -m msrl.sft``) is not trained again: its record is returned.
     """
+    import json
     import time
 
     from trl import SFTTrainer
@@ -137,6 +142,8 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
 
     sft = sft or preset.sft
     out_dir = Path(out_dir)
+    if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
+        return json.loads((out_dir / DONE_FILE).read_text())
     trainer_dir = out_dir / TRAINER_DIR
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
     dataset = to_sft_dataset(train_split, preset.instruction)
@@ -153,7 +160,39 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
     final = trainer.model
     if sft.use_lora:
         final = final.merge_and_unload()  # later stages load a plain checkpoint
-    final.save_pretrained(str(out_dir / CHECKPOINT_DIR))
-    processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
-    return {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
-            "resumed_from": resume, "seconds": seconds}
+    record = {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
+              "resumed_from": resume, "seconds": seconds}
+    if trainer.accelerator.is_main_process:
+        final.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+        processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+        (out_dir / DONE_FILE).write_text(json.dumps(record))
+    return record
+
+
+def main(argv=None) -> int:
+    """Train stage 02 outside a notebook (multi-GPU):
+    accelerate launch --config_file helpers/msrl/configs/accelerate_zero3.yaml -m msrl.sft --scale paper
+    then run the 02 notebook, which finds the finished model and evaluates it."""
+    import argparse
+
+    from .corpus import DATASET_DIR, load_corpus
+    from .layout import CORPUS_DIR, OUTPUTS_DIR, TOKENIZER_DIR, stage_dir
+    from .model import base_checkpoint
+    from .presets import get_preset
+
+    parser = argparse.ArgumentParser(prog="python -m msrl.sft", description=main.__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="paper")
+    parser.add_argument("--run-dir", type=Path)
+    args = parser.parse_args(argv)
+    preset = get_preset(args.scale)
+    run_dir = args.run_dir or OUTPUTS_DIR / args.scale
+    data = stage_dir(run_dir, "01")
+    corpus = load_corpus(data / CORPUS_DIR / DATASET_DIR)
+    out = stage_dir(run_dir, "02")
+    base = base_checkpoint(preset.model, data / TOKENIZER_DIR, out / "init", preset.seed)
+    train_sft(preset, base, corpus["sft"], out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

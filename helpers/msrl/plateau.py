@@ -1,0 +1,126 @@
+"""The SFT plateau study: the same SFT protocol at growing data sizes, and a token-weighted variant.
+
+Protocol: for each size on the preset's geometric grid, each seed, and each loss (uniform, and
+token-weighted if enabled), train a fresh model from the same initial weights for one epoch over a
+seeded random subset of the ``sft`` split, then score it on the same held-out ``eval`` items.
+Compute is held **per sample** (one epoch at every size, as the paper's SFT runs): a larger size means
+proportionally more steps. That measures what more data buys under the paper's recipe. Holding it
+per run (the same steps at every size) would instead measure data diversity at fixed compute and
+would confound small sizes with many epochs.
+
+Each finished run is appended to ``runs.jsonl``, so an interrupted study resumes at the next run.
+``plateau_point`` names the first size after which doubling the data gains less than ``min_gain``
+points of the metric.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+from pathlib import Path
+
+RUNS_FILE = "runs.jsonl"
+VARIANTS = ("uniform", "token_weighted")
+CONTENT_WEIGHT = 3.0  # weight of content tokens (digits, rare tokens) vs boilerplate in the variant
+
+
+def completed_runs(out_dir: Path) -> list[dict]:
+    path = out_dir / RUNS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_study(preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict],
+              progress=print) -> list[dict]:
+    """Every (size, seed, variant) run; returns the rows (one per run) including earlier ones."""
+    from .benchmark import evaluate_model
+    from .model import load_model_and_processor
+    from .sft import content_token_weights, train_sft
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = completed_runs(out_dir)
+    done = {(r["size"], r["seed"], r["variant"]) for r in rows}
+    variants = VARIANTS if preset.plateau.token_weighting else VARIANTS[:1]
+    weights = None
+    sizes = [s for s in preset.plateau.sizes if s <= len(corpus["sft"])]
+    for size in sizes:
+        for seed in preset.plateau.seeds:
+            for variant in variants:
+                if (size, seed, variant) in done:
+                    continue
+                subset = corpus["sft"].shuffle(seed=seed).select(range(size))
+                steps = max(1, math.ceil(size * preset.plateau.steps_per_sample / preset.sft.grad_accum))
+                sft = dataclasses.replace(preset.sft, epochs=1, max_steps=steps, save_steps=10**9,
+                                          logging_steps=max(1, steps // 10))
+                if variant == "token_weighted" and weights is None:
+                    from transformers import AutoTokenizer
+
+                    tokenizer = AutoTokenizer.from_pretrained(base)
+                    weights = content_token_weights(tokenizer, corpus["sft"]["code"][:2000], CONTENT_WEIGHT)
+                run_dir = out_dir / f"run-{size}-{seed}-{variant}"
+                shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
+                run = train_sft(dataclasses.replace(preset, seed=seed), base, subset, run_dir,
+                                token_weights=weights if variant == "token_weighted" else None, sft=sft)
+                model, processor = load_model_and_processor(run_dir / "checkpoint", preset.model)
+                scored = evaluate_model(f"{size}/{seed}/{variant}", model, processor, eval_items, pool,
+                                        preset.instruction, preset.eval.max_new_tokens, preset.eval.batch_size)
+                losses = [h["loss"] for h in run["log_history"] if "loss" in h]
+                row = {"size": size, "seed": seed, "variant": variant, "steps": run["global_step"],
+                       "train_seconds": round(run["seconds"], 1), "final_loss": losses[-1] if losses else None,
+                       **scored.summary}
+                with open(out_dir / RUNS_FILE, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                shutil.rmtree(run_dir, ignore_errors=True)  # weights are not kept: the rows are the result
+                rows.append(row)
+                progress(f"size {size} seed {seed} {variant}: execution {row['execution_rate']:.1f}% "
+                         f"low-level {row['low_level']:.1f} ({row['train_seconds']} s)")
+    return rows
+
+
+def aggregate(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float, float]]]:
+    """{variant: [(size, mean, std over seeds)]} sorted by size."""
+    import numpy as np
+
+    out: dict[str, list] = {}
+    for variant in sorted({r["variant"] for r in rows}):
+        sizes = sorted({r["size"] for r in rows if r["variant"] == variant})
+        points = []
+        for size in sizes:
+            values = [r[metric] for r in rows if r["variant"] == variant and r["size"] == size]
+            points.append((size, float(np.mean(values)), float(np.std(values))))
+        out[variant] = points
+    return out
+
+
+def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0) -> int | None:
+    """First size whose next doubling (or larger step) gains less than ``min_gain`` per doubling."""
+    for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:]):
+        doublings = max(1e-9, math.log2(next_size / size))
+        if (next_mean - mean) / doublings < min_gain:
+            return size
+    return None
+
+
+def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color")):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    for ax, metric in zip(axes.flat, metrics):
+        for variant, points in aggregate(rows, metric).items():
+            sizes, means, stds = zip(*points)
+            ax.errorbar(sizes, means, yerr=stds, marker="o", capsize=3, label=variant)
+            flat = plateau_point(list(points))
+            if flat is not None and variant == "uniform":
+                ax.axvline(flat, color="gray", linestyle=":", linewidth=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("SFT pairs (one epoch)")
+        ax.set_title(metric.replace("_", " "))
+        ax.grid(True, alpha=0.3)
+    axes.flat[0].legend()
+    fig.suptitle("SFT score vs data size (mean ± std over seeds; dotted: where uniform SFT flattens)")
+    fig.tight_layout()
+    return fig
