@@ -114,6 +114,10 @@ def _render(header: dict, options: dict):
         dpi = options["max_px"] / max(width, height)  # huge figures are drawn smaller
         header["downscaled"] = True
         header["downscaled"] = True
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)  # a figure the program closed has lost its canvas: pixels are read below
     introspect._state["texts"].clear()  # count what the final drawing draws, once
     introspect._state["tick_texts"].clear()
     buffer = io.BytesIO()
