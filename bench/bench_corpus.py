@@ -17,25 +17,12 @@ import argparse
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
-from bench_sandbox import NEUTRALIZE, _warm
+from bench_sandbox import _exec_in_process, _warm
 
 DPI = 64  # the small preset's render dpi (both sides draw at it)
-
-
-def _draw(code: str) -> bool:
-    """Execute and draw one program in this process at the build's dpi (no sandbox)."""
-    import matplotlib.pyplot as plt
-
-    finish = f"\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png', dpi={DPI})\n"
-    try:
-        exec(compile(NEUTRALIZE + code + finish, "<chart>", "exec"), {"__name__": "__main__"})
-        return True
-    except Exception:
-        return False
-    finally:
-        plt.close("all")
 
 
 def main() -> None:
@@ -61,9 +48,10 @@ def main() -> None:
           f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})")
 
     with ProcessPoolExecutor(2, initializer=_warm) as executor:
-        list(executor.map(_draw, codes[:4]))
+        draw = partial(_exec_in_process, dpi=DPI)
+        list(executor.map(draw, codes[:4]))
         start = time.perf_counter()
-        ran = sum(executor.map(_draw, codes))
+        ran = sum(executor.map(draw, codes))
         ceiling = len(codes) / (time.perf_counter() - start)
     print(f"ceiling: {ran}/{len(codes)} of the same programs drawn in-process, unsandboxed, "
           f"2 processes, dpi {DPI} = {ceiling:.1f} charts/s")

@@ -56,14 +56,13 @@ def program_sets(n: int) -> dict[str, list[str]]:
 NEUTRALIZE = ("import matplotlib\nmatplotlib.use('Agg')\nimport io\nfrom matplotlib.figure import Figure\n"
               "Figure._bench_save = getattr(Figure, '_bench_save', Figure.savefig)\n_save = Figure._bench_save\n"
               "Figure.savefig = lambda *a, **k: None\n")
-FINISH = "\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png')\n"
-
-
-def _exec_in_process(code: str) -> bool:
+def _exec_in_process(code: str, dpi: float | None = None) -> bool:
+    """Execute and draw one program in this process (no sandbox), rendered once to PNG."""
     import matplotlib.pyplot as plt
 
+    finish = f"\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png', dpi={dpi})\n"
     try:
-        exec(compile(NEUTRALIZE + code + FINISH, "<chart>", "exec"), {"__name__": "__main__"})
+        exec(compile(NEUTRALIZE + code + finish, "<chart>", "exec"), {"__name__": "__main__"})
         return True
     except Exception:
         return False
@@ -84,7 +83,7 @@ def _warm():
 
 
 def _fresh_python(code: str) -> bool:
-    wrapper = NEUTRALIZE + code + FINISH
+    wrapper = NEUTRALIZE + code + "\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png')\n"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "chart.py")
         with open(path, "w") as f:

@@ -286,33 +286,24 @@ def _groups(code: _Code, spec: ChartSpec) -> tuple[str, str]:
     return labels, data
 
 
-def _box(code: _Code, spec: ChartSpec) -> None:
+def _distribution(code: _Code, spec: ChartSpec, violin: bool = False) -> None:
+    """Box plots and violin plots: one group of samples per category."""
     labels, data = _groups(code, spec)
     colors = _colors(code, len(spec.categories))
     if spec.library == "seaborn":
         code.seaborn = True
-        code.add(f"sns.boxplot(data={data}, palette={colors!r}{code.ax_kw()})")
+        code.add(f"sns.{'violinplot' if violin else 'boxplot'}(data={data}, palette={colors!r}{code.ax_kw()})")
         code.call("set_xticks", f"range(len({labels})), {labels}")
         return
-    box = code.var("box")
-    code.add(f"{box} = {code.target}.boxplot({data}, tick_labels={labels}, patch_artist=True)")
-    code.add(f"for patch, color in zip({box}['boxes'], {colors!r}):")
+    artists = code.var("parts" if violin else "box")
+    if violin:
+        code.add(f"{artists} = {code.target}.violinplot({data}, showmeans=True)")
+    else:
+        code.add(f"{artists} = {code.target}.boxplot({data}, tick_labels={labels}, patch_artist=True)")
+    code.add(f"for patch, color in zip({artists}[{'bodies' if violin else 'boxes'!r}], {colors!r}):")
     code.add("    patch.set_facecolor(color)")
-
-
-def _violin(code: _Code, spec: ChartSpec) -> None:
-    labels, data = _groups(code, spec)
-    colors = _colors(code, len(spec.categories))
-    if spec.library == "seaborn":
-        code.seaborn = True
-        code.add(f"sns.violinplot(data={data}, palette={colors!r}{code.ax_kw()})")
-        code.call("set_xticks", f"range(len({labels})), {labels}")
-        return
-    parts = code.var("parts")
-    code.add(f"{parts} = {code.target}.violinplot({data}, showmeans=True)")
-    code.add(f"for body, color in zip({parts}['bodies'], {colors!r}):")
-    code.add("    body.set_facecolor(color)")
-    code.call("set_xticks", f"range(1, len({labels}) + 1), {labels}")
+    if violin:  # violinplot has no tick_labels argument
+        code.call("set_xticks", f"range(1, len({labels}) + 1), {labels}")
 
 
 def _heatmap(code: _Code, spec: ChartSpec) -> None:
@@ -400,5 +391,5 @@ DRAWERS = {
     "bar": _bar, "barh": lambda c, s: _bar(c, s, horizontal=True), "grouped_bar": _grouped,
     "stacked_bar": lambda c, s: _grouped(c, s, stacked=True), "line": _line, "area": _area,
     "scatter": _scatter, "pie": _pie, "donut": lambda c, s: _pie(c, s, donut=True), "hist": _hist,
-    "box": _box, "violin": _violin, "heatmap": _heatmap, "errorbar": _errorbar, "radar": _radar,
+    "box": _distribution, "violin": lambda c, s: _distribution(c, s, violin=True), "heatmap": _heatmap, "errorbar": _errorbar, "radar": _radar,
 }
