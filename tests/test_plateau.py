@@ -1,0 +1,38 @@
+"""The plateau study's aggregation and the rule that names where a curve flattens."""
+
+import pytest
+
+from msrl import plateau
+
+
+def rows(variant, values_by_size):
+    return [{"variant": variant, "size": size, "seed": seed, "low_level": value}
+            for size, values in values_by_size.items() for seed, value in enumerate(values)]
+
+
+def test_aggregate_gives_mean_and_spread_over_seeds_by_size():
+    curve = plateau.aggregate(rows("uniform", {200: [10, 14], 100: [4, 6]}), "low_level")["uniform"]
+    assert curve == [(100, 5.0, 1.0), (200, 12.0, 2.0)]
+
+
+def test_plateau_point_is_the_first_size_whose_doubling_gains_little():
+    rising_then_flat = [(100, 10.0, 0), (200, 20.0, 0), (400, 26.0, 0), (800, 26.5, 0), (1600, 27.0, 0)]
+    assert plateau.plateau_point(rising_then_flat, min_gain=1.0) == 400
+    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0)], min_gain=3.0) is None  # 4 per doubling
+    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0)], min_gain=4.5) == 100  # 8 over 2 doublings = 4
+    assert plateau.plateau_point([(100, 5.0, 0)]) is None
+
+
+def test_completed_runs_resume_from_the_jsonl(tmp_path):
+    (tmp_path / plateau.RUNS_FILE).write_text('{"size": 100, "seed": 0, "variant": "uniform"}\n\n')
+    assert plateau.completed_runs(tmp_path) == [{"size": 100, "seed": 0, "variant": "uniform"}]
+    assert plateau.completed_runs(tmp_path / "none") == []
+
+
+@pytest.mark.parametrize("metric", ["execution_rate", "low_level"])
+def test_plot_draws_every_variant(metric):
+    data = rows("uniform", {100: [1, 2], 200: [3, 4]}) + rows("token_weighted", {100: [2, 2], 200: [5, 5]})
+    for row in data:
+        row.update({m: row["low_level"] for m in ("execution_rate", "text", "layout", "type", "color")})
+    fig = plateau.plot(data)
+    assert len(fig.axes[0].containers) == 2  # one errorbar per variant
