@@ -153,7 +153,7 @@ SMOKE = Preset(
                       vision_heads=2, min_pixels=56 * 56, max_pixels=112 * 112),
     sft=SFTPreset(lr=1e-3, batch_size=4, grad_accum=1, epochs=1, max_steps=6, logging_steps=2,
                   save_steps=3),
-    plateau=PlateauPreset(sizes=(8, 16, 32), seeds=(0,), steps_per_sample=0.25, n_eval=4),
+    plateau=PlateauPreset(sizes=(8, 16), seeds=(0,), steps_per_sample=0.25, n_eval=2),
     rl_stage1=RLStagePreset(n_prompts=4, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=2,
                             num_generations=2, batch_size=4, max_completion_length=48,
                             save_steps=1),
