@@ -3,6 +3,7 @@
 import json
 import random
 
+import pandas as pd
 import pytest
 
 from msrl import corpus as corpus_mod
@@ -89,13 +90,16 @@ def test_a_spec_and_its_code_agree(pool):
             assert record["axes"][0]["series"][0]["values"] == values
 
 
+def shard_codes(builder) -> list[str]:
+    return sorted(c for s in ("sft", "rl", "eval") for p in builder._shard_paths(s) for c in pd.read_parquet(p)["code"])
+
+
 def test_an_interrupted_build_resumes_to_the_same_corpus(tmp_path, pool, built, monkeypatch):
     preset = get_preset("smoke", {"data.shard_size": 8, "data.n_sft": 24})
     reference = corpus_mod.CorpusBuilder(preset, tmp_path / "a", pool=pool)
     reference.build(tmp_path / "tok")
     expected = {s: reference._count(s) for s in ("sft", "rl", "eval")}
-    codes_expected = sorted(c for s in ("sft", "rl", "eval") for p in reference._shard_paths(s)
-                            for c in __import__("pandas").read_parquet(p)["code"])
+    codes_expected = shard_codes(reference)
 
     original = corpus_mod.CorpusBuilder._fill_shard
     calls = {"n": 0}
@@ -114,9 +118,7 @@ def test_an_interrupted_build_resumes_to_the_same_corpus(tmp_path, pool, built, 
     report = resumed.build(tmp_path / "tok")
     assert report.resumed_shards == 3
     assert {s: resumed._count(s) for s in expected} == expected
-    codes = sorted(c for s in ("sft", "rl", "eval") for p in resumed._shard_paths(s)
-                   for c in __import__("pandas").read_parquet(p)["code"])
-    assert codes == codes_expected  # same items, none duplicated, none lost
+    assert shard_codes(resumed) == codes_expected  # same items, none duplicated, none lost
 
 
 def test_near_duplicate_images_are_caught_and_different_charts_are_not(pool):

@@ -1,6 +1,7 @@
 """Notebook conventions: output-free, cell 2 tagged `parameters` with plain values, no definitions."""
 
 import ast
+import json
 from pathlib import Path
 
 import nbformat
@@ -43,6 +44,6 @@ def test_the_series_runs_at_smoke_scale(tmp_path):
 
     manifest = run_series("smoke", tmp_path, echo=lambda message: None)
     assert [name for name, s in manifest["stages"].items() if s["status"] == "ok"] == [p.stem for p in NOTEBOOKS]
-    data = __import__("json").loads((tmp_path / "01_data" / "metrics.json").read_text())
+    data = json.loads((tmp_path / "01_data" / "metrics.json").read_text())
     assert data["n_chart_types"] >= 14 and data["table_overlap_between_splits"] == 0
     assert (tmp_path / "01_data" / "figures" / "corpus_overview.png").exists()

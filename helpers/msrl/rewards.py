@@ -210,7 +210,7 @@ def configure_textual(weights: dict | None = None, tolerance: float | None = Non
         _textual_config["tolerance"] = float(tolerance)
 
 
-def reference_records(columns: dict, n: int) -> list[dict | None]:
+def batch_records(columns: dict, n: int) -> list[dict | None]:
     """The reference records of a batch: column ``record`` (JSON string or dict) from the dataset."""
     refs = columns.get("record")
     if refs is None:
@@ -226,7 +226,7 @@ def execution_reward(completions, **columns) -> list[float]:
 @register("textual")
 def textual_reward(completions, **columns) -> list[float]:
     results = _renderer.results(completions)
-    refs = reference_records(columns, len(completions))
+    refs = batch_records(columns, len(completions))
     return [textual_score(r.record if r.ok else None, ref, _textual_config["weights"],
                           _textual_config["tolerance"]) if ref is not None else 0.0
             for r, ref in zip(results, refs)]
