@@ -1,0 +1,207 @@
+"""GRPO for the vision-language model through TRL's GRPOTrainer: the paper's two-stage curriculum.
+
+Reward ``R = wt * textual + wv * visual + we * execution``: the three are separate registered TRL
+rewards (msrl.rewards, msrl.judges) and the weights go to ``GRPOConfig.reward_weights`` from the
+stage preset; a reward whose weight is 0 for the whole run is not computed at all. TRL logs each
+component (``rewards/<name>/mean``). Stage 1 uses weights (1, 0, 0.5) on the first ``n_prompts`` of
+the ``rl`` split; stage 2 (0.5, 0.5, 0.5) on the next, disjoint ``n_prompts``, starting from stage 1.
+
+Completions are executed in the sandbox pool, all completions of a batch in parallel and once for
+every reward; ``RewardClock`` measures reward time as a share of each training step and logs it
+(``reward_time_share``). A killed run resumes from ``trainer/checkpoint-N``; a finished one
+(``grpo_done.json``) is not trained again.
+
+``weight_schedule`` (ablations) maps the training progress 0..1 to weights, e.g. the linear ramp of
+the visual weight; it updates the trainer's weights before each step.
+
+Departures: the paper trained with MM-EUREKA's GRPO; we use TRL's (loss ``dapo``: token-level
+normalisation; no KL term, ``beta`` 0, as in MM-EUREKA's default). Group size, temperature and
+completion length are not given in the paper: see the presets for the values and reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .layout import CHECKPOINT_DIR, TRAINER_DIR
+from .presets import Preset, RLStagePreset
+from .sft import last_checkpoint, prompt_messages
+
+REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples
+DONE_FILE = "grpo_done.json"
+
+
+def rl_prompts(split, instruction: str, n: int, offset: int = 0):
+    """Rows ``offset .. offset+n`` of the ``rl`` split as {prompt, image, record} (stages disjoint)."""
+    if offset + n > len(split):
+        raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")
+    rows = split.select(range(offset, offset + n))
+    return rows.map(lambda row: {"prompt": prompt_messages(instruction), "image": row["image"],
+                                 "record": row["record"]},
+                    remove_columns=[c for c in rows.column_names if c not in ("image", "record")])
+
+
+def active_rewards(weights, schedule: Callable | None = None) -> list[str]:
+    """Rewards to compute: those with a non-zero weight now or at any point of the schedule."""
+    ramp = [schedule(t) for t in (0.0, 0.5, 1.0)] if schedule else []
+    return [name for i, name in enumerate(REWARD_NAMES)
+            if weights[i] != 0 or any(w[i] != 0 for w in ramp)]
+
+
+def grpo_config(stage: RLStagePreset, out_dir: Path, seed: int, weights: list[float], bf16: bool = False):
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        output_dir=str(out_dir),
+        learning_rate=stage.lr,
+        max_steps=stage.max_steps,
+        num_train_epochs=1,
+        per_device_train_batch_size=stage.batch_size,
+        gradient_accumulation_steps=stage.grad_accum,
+        num_generations=stage.num_generations,
+        max_completion_length=stage.max_completion_length,
+        temperature=stage.temperature,
+        beta=stage.beta,
+        loss_type=stage.loss_type,
+        reward_weights=weights,
+        mask_truncated_completions=False,  # a looping, truncated program is a failure to learn from
+        use_vllm=stage.use_vllm,
+        vllm_mode="colocate",
+        lr_scheduler_type="constant_with_warmup",
+        warmup_steps=0.05,
+        logging_steps=stage.logging_steps,
+        save_steps=stage.save_steps,
+        save_total_limit=2,
+        report_to=["tensorboard"],
+        bf16=bf16,
+        seed=seed,
+        data_seed=seed,
+        remove_unused_columns=False,  # the rewards read the `image` and `record` columns
+        dataloader_num_workers=0,
+        log_completions=False,
+        disable_tqdm=False,
+    )
+
+
+class RewardClock:
+    """Wraps reward functions to time them; a callback logs their share of each step's time."""
+
+    def __init__(self):
+        self.reward_seconds = 0.0
+        self.step_seconds = 0.0
+        self._step_start = None
+        self._reward_at_step = 0.0
+        self.history: list[dict] = []
+
+    def wrap(self, function):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.reward_seconds += time.perf_counter() - start
+        timed.__name__ = function.__name__  # TRL logs rewards under the function's name
+        return timed
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        clock = self
+
+        class _Callback(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                clock._step_start = time.perf_counter()
+                clock._reward_at_step = clock.reward_seconds
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if clock._step_start is None:
+                    return
+                step = time.perf_counter() - clock._step_start
+                reward = clock.reward_seconds - clock._reward_at_step
+                clock.step_seconds += step
+                clock.history.append({"step": state.global_step, "step_s": step, "reward_s": reward})
+
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs is not None and clock.history:
+                    logs["reward_time_share"] = round(clock.history[-1]["reward_s"] / clock.history[-1]["step_s"], 4)
+
+        return _Callback()
+
+    @property
+    def share(self) -> float:
+        return self.reward_seconds / self.step_seconds if self.step_seconds else 0.0
+
+
+def _schedule_callback(trainer_ref: dict, schedule: Callable, names: list[str]):
+    from transformers import TrainerCallback
+
+    class _Schedule(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            import torch
+
+            progress = state.global_step / max(1, state.max_steps)
+            weights = dict(zip(REWARD_NAMES, schedule(progress)))
+            trainer_ref["trainer"].reward_weights = torch.tensor([weights[n] for n in names], dtype=torch.float32)
+
+    return _Schedule()
+
+
+def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, out_dir: str | Path,
+               pool=None, judge=None, weight_schedule: Callable | None = None, callbacks=None) -> dict:
+    """GRPO from ``base`` on ``prompts`` (see ``rl_prompts``); resume if interrupted.
+
+    Returns {"log_history", "global_step", "resumed_from", "seconds", "reward_time_share",
+    "rewards"}; the model is saved in ``out_dir/checkpoint`` for the next stage.
+    """
+    from trl import GRPOTrainer
+
+    from . import judges, rewards
+    from .model import load_model_and_processor
+
+    out_dir = Path(out_dir)
+    if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
+        return json.loads((out_dir / DONE_FILE).read_text())
+    names = active_rewards(stage.weights, weight_schedule)
+    weights = [stage.weights[REWARD_NAMES.index(n)] for n in names]
+    rewards.configure_textual(preset.textual_weights, preset.data_tolerance)
+    if pool is not None:
+        rewards.set_renderer(rewards.CompletionRenderer(pool))
+    if judge is not None:
+        judges.configure_visual(judge)
+    clock = RewardClock()
+    reward_funcs = [clock.wrap(rewards.get_reward(n)) for n in names]
+
+    model, processor = load_model_and_processor(base, preset.model, for_training=True)
+    trainer_dir = out_dir / TRAINER_DIR
+    config = grpo_config(stage, trainer_dir, preset.seed, weights, bf16=preset.sft.bf16)
+    trainer_ref: dict = {}
+    all_callbacks = [clock.callback(), *(callbacks or [])]
+    if weight_schedule is not None:
+        all_callbacks.append(_schedule_callback(trainer_ref, weight_schedule, names))
+    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=config, train_dataset=prompts,
+                          processing_class=processor, callbacks=all_callbacks)
+    trainer_ref["trainer"] = trainer
+    resume = last_checkpoint(trainer_dir)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - start
+    record = {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
+              "resumed_from": resume, "seconds": seconds, "reward_time_share": clock.share,
+              "rewards": dict(zip(names, weights))}
+    if trainer.accelerator.is_main_process:
+        trainer.model.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+        processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
+        (out_dir / DONE_FILE).write_text(json.dumps(record))
+    return record
+
+
+def linear_visual_ramp(final: tuple[float, float, float], ramp_share: float = 0.5) -> Callable:
+    """Weights that raise the visual weight linearly from 0 to ``final``'s over ``ramp_share`` of
+    training, the other two weights held at ``final``'s (the seed's proposed alternative to stages)."""
+    def schedule(progress: float) -> tuple[float, float, float]:
+        wt, wv, we = final
+        return (wt, wv * min(1.0, progress / ramp_share), we)
+    return schedule
