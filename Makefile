@@ -10,7 +10,7 @@ RUN_DIR ?= outputs/$(SCALE)
 ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lab bench clean-outputs
+.PHONY: venv ocr run report test lab bench clean-outputs
 
 # torch is installed first and pinned: `pip install torch==2.13.0` takes the CPU wheel from local
 # disk here, while an unpinned torch (or one pulled in by another package) is a multi-GB CUDA build.
@@ -19,12 +19,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
+	$(MAKE) --no-print-directory ocr
 	touch $(STAMP)
+
+# The embedded judge reads chart text with Tesseract (a Debian package). Installed when we can
+# (root + apt-get); without it the judge scores the text dimension as missing and says so.
+ocr:
+	@command -v tesseract >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q tesseract-ocr >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q tesseract-ocr >/dev/null 2>&1)) \
+	  && echo "installed tesseract-ocr" || echo "WARNING: could not install tesseract-ocr; judge text dimension disabled"; \
+	else echo "WARNING: tesseract not found and not root: run 'sudo apt-get install tesseract-ocr' for the judge's text dimension"; fi
 
 venv: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m msrl.run --scale $(SCALE) --run-dir $(RUN_DIR) $(ARGS)
+	$(MAKE) --no-print-directory report
+
+# README's results section is regenerated from the run's REPORT.md (written by 07_eval).
+report: $(STAMP)
+	$(PY) -m msrl.report --run-dir $(RUN_DIR)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)

@@ -61,16 +61,107 @@ def chartmimic_items(n: int, pool: RenderPool, run_dir: str | Path) -> list[dict
             for item in items if records.get(item["id"]) is not None]
 
 
-def evaluate_model(name: str, model, processor, items: list[dict], pool: RenderPool, instruction: str,
-                   max_new_tokens: int, batch_size: int, progress=None) -> ModelEvaluation:
-    generated = generate_code(model, processor, [i["image"] for i in items], instruction, max_new_tokens,
-                              batch_size=batch_size, progress=progress)
+def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, judge=None) -> ModelEvaluation:
+    """Score generated programs for ``items``: low-level metrics, and the judge's score if given."""
     results = pool.map(generated)
     evaluation = evaluate(generated, [i["reference"] for i in items], pool, ids=[i["id"] for i in items],
                           generated_results=results)
-    for row, item in zip(evaluation.rows, items):
-        row["type"] = item["type"]
+    by_id = {item["id"]: (item, result) for item, result in zip(items, results)}
+    for row in evaluation.rows:
+        row["type"] = by_id[row["id"]][0]["type"]
+    if judge is not None:
+        pairs = [by_id[row["id"]] for row in evaluation.rows]
+        scores = judge.score_many([item["image"] for item, _ in pairs],
+                                  [result.png if result.ok else None for _, result in pairs])
+        for row, judged in zip(evaluation.rows, scores):
+            row["judge"] = judged.total
+            row["judge_backend"] = judged.backend + (" (fallback)" if judged.fallback else "")
+        evaluation.summary["judge"] = sum(r["judge"] for r in evaluation.rows) / max(1, len(evaluation.rows))
     return ModelEvaluation(name, items, generated, results, evaluation)
+
+
+def evaluate_model(name: str, model, processor, items: list[dict], pool: RenderPool, instruction: str,
+                   max_new_tokens: int, batch_size: int, progress=None, judge=None) -> ModelEvaluation:
+    generated = generate_code(model, processor, [i["image"] for i in items], instruction, max_new_tokens,
+                              batch_size=batch_size, progress=progress)
+    return score(name, items, generated, pool, judge)
+
+
+def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]]:
+    """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items."""
+    sets = {"eval split": eval_split_items(corpus["eval"], preset.eval.n_eval),
+            "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir)}
+    return {name: items for name, items in sets.items() if items}
+
+
+EVALUATIONS_DIR = "evaluations"
+
+
+def _file_name(model_name: str, set_name: str) -> str:
+    return f"{model_name}__{set_name}".replace(" ", "_").replace("/", "-") + ".json"
+
+
+def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]], pool: RenderPool, preset,
+                        out_dir, judge=None) -> dict[str, ModelEvaluation]:
+    """Generate and score one checkpoint on every set; the generations are kept in
+    ``out_dir/evaluations`` and a later call (or stage 07) re-scores them instead of generating."""
+    from .model import load_model_and_processor
+
+    folder = Path(out_dir) / EVALUATIONS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    out, model = {}, None
+    for set_name, items in sets.items():
+        path = folder / _file_name(model_name, set_name)
+        if path.exists():
+            out[set_name] = load_evaluation(path, items, pool, judge)
+            continue
+        if model is None:
+            model, processor = load_model_and_processor(checkpoint, preset.model)
+        out[set_name] = evaluate_model(f"{model_name} · {set_name}", model, processor, items, pool,
+                                       preset.instruction, preset.eval.max_new_tokens, preset.eval.batch_size,
+                                       judge=judge)
+        save_evaluation(out[set_name], path)
+    return out
+
+
+def save_evaluation(evaluation: ModelEvaluation, path) -> None:
+    Path(path).write_text(json.dumps({"name": evaluation.name, "ids": [i["id"] for i in evaluation.items],
+                                      "generated": evaluation.generated, "summary": evaluation.summary}))
+
+
+def load_evaluation(path, items: list[dict], pool: RenderPool, judge=None) -> ModelEvaluation:
+    """Re-score saved generations (re-rendered in the sandbox) for the same ``items``."""
+    saved = json.loads(Path(path).read_text())
+    by_id = {item["id"]: item for item in items}
+    missing = [i for i in saved["ids"] if i not in by_id]
+    if missing:
+        raise ValueError(f"{path}: items {missing[:3]} are not in the evaluation set")
+    kept = [by_id[i] for i in saved["ids"]]
+    return score(saved["name"], kept, saved["generated"], pool, judge)
+
+
+def seed_rows(evaluations: dict) -> list[dict]:
+    """{(model, seed): {set: ModelEvaluation}} -> flat rows for a table (one per model, seed, set)."""
+    rows = []
+    for (model_name, seed), sets in evaluations.items():
+        for set_name, evaluation in sets.items():
+            rows.append({"model": model_name, "seed": seed, "set": set_name,
+                         **{k: v for k, v in evaluation.summary.items()}})
+    return rows
+
+
+def mean_over_seeds(rows: list[dict], metrics=("execution_rate", "low_level", "judge", "text", "layout",
+                                              "type", "color")):
+    """Mean and std over seeds per (model, set), as a DataFrame with "mean ± std" strings."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    present = [m for m in metrics if m in frame]
+    grouped = frame.groupby(["model", "set"], sort=False)[present]
+    means, stds, counts = grouped.mean(), grouped.std(ddof=0).fillna(0.0), grouped.size()
+    table = means.round(1).astype(str) + " ± " + stds.round(1).astype(str)
+    table.insert(0, "seeds", counts)
+    return table.reset_index()
 
 
 def summary_table(evaluations: list[ModelEvaluation]):
@@ -78,3 +169,52 @@ def summary_table(evaluations: list[ModelEvaluation]):
 
     return pd.DataFrame([{"model": e.name, **{k: round(v, 2) if isinstance(v, float) else v
                                                for k, v in e.summary.items()}} for e in evaluations])
+
+
+def bootstrap_interval(values: list[float], n_resamples: int = 1000, level: float = 0.95,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean over items."""
+    import numpy as np
+
+    if not values:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    data = np.asarray(values, dtype=float)
+    means = data[rng.integers(0, len(data), size=(n_resamples, len(data)))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(low), float(high)
+
+
+def item_values(evaluation: ModelEvaluation, metric: str) -> list[float]:
+    """Per-item values on the summary's scale (execution and F1s x 100)."""
+    scale = 1.0 if metric in ("low_level", "judge") else 100.0
+    if metric == "execution_rate":
+        return [100.0 * bool(r["executed"]) for r in evaluation.evaluation.rows]
+    return [scale * float(r[metric]) for r in evaluation.evaluation.rows if metric in r]
+
+
+def by_chart_type(evaluations: dict[str, ModelEvaluation], metric: str = "execution_rate"):
+    """A table: chart type x model, the metric's mean over that type's items (failure analysis)."""
+    import pandas as pd
+
+    columns = {}
+    for name, evaluation in evaluations.items():
+        types: dict[str, list[float]] = {}
+        for row, value in zip(evaluation.evaluation.rows, item_values(evaluation, metric)):
+            types.setdefault(row["type"], []).append(value)
+        columns[name] = {t: sum(v) / len(v) for t, v in types.items()}
+    return pd.DataFrame(columns).sort_index().round(1)
+
+
+def failure_kinds(evaluation: ModelEvaluation) -> dict[str, int]:
+    """Why programs failed: sandbox status, and the exception name for errors."""
+    from collections import Counter
+
+    kinds = Counter()
+    for row in evaluation.evaluation.rows:
+        if row["executed"]:
+            continue
+        error = row.get("error") or ""
+        name = error.split(":")[0].strip() if row["status"] == "error" else ""
+        kinds[f"{row['status']}{': ' + name if name else ''}"] += 1
+    return dict(kinds.most_common())

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
 from .presets import Preset, RLStagePreset
+from .model import cuda_available
 from .sft import last_checkpoint, prompt_messages
 
 REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples
@@ -176,7 +177,8 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
 
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
     trainer_dir = out_dir / TRAINER_DIR
-    config = grpo_config(stage, trainer_dir, preset.seed, weights, bf16=preset.sft.bf16)
+    # bf16 only on GPU; on CPU GRPO stays fp32 (we measured bf16 autocast for SFT steps only).
+    config = grpo_config(stage, trainer_dir, preset.seed, weights, bf16=preset.sft.bf16 and cuda_available())
     trainer_ref: dict = {}
     all_callbacks = [clock.callback(), *(callbacks or [])]
     if weight_schedule is not None:
@@ -198,10 +200,45 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
     return record
 
 
-def linear_visual_ramp(final: tuple[float, float, float], ramp_share: float = 0.5) -> Callable:
-    """Weights that raise the visual weight linearly from 0 to ``final``'s over ``ramp_share`` of
-    training, the other two weights held at ``final``'s (the seed's proposed alternative to stages)."""
+def linear_ramp(start: tuple[float, float, float], end: tuple[float, float, float],
+                ramp_share: float = 0.5) -> Callable:
+    """Weights moving linearly from ``start`` to ``end`` over the first ``ramp_share`` of training,
+    then held (the seed's alternative to two stages: from (1, 0, 0.5) to (0.5, 0.5, 0.5))."""
     def schedule(progress: float) -> tuple[float, float, float]:
-        wt, wv, we = final
-        return (wt, wv * min(1.0, progress / ramp_share), we)
+        t = min(1.0, progress / ramp_share)
+        return tuple(a + (b - a) * t for a, b in zip(start, end))
     return schedule
+
+
+STAGE_KEYS = ("rl_stage1", "rl_stage2")
+
+
+def stage_offset(preset: Preset, stage_key: str) -> int:
+    """Where a stage's prompts start in the ``rl`` split: stage 2 follows stage 1's (disjoint)."""
+    return 0 if stage_key == "rl_stage1" else preset.rl_stage1.n_prompts
+
+
+def run_stage(preset: Preset, stage_key: str, rl_split, bases: dict, out_dir: str | Path, pool, judge,
+              stage: RLStagePreset | None = None, weight_schedule: Callable | None = None,
+              progress=print) -> dict:
+    """Train one RL stage once per seed (``bases``: seed -> starting checkpoint) in
+    ``out_dir/seed-N``; returns {seed: record}. Seeds vary rollout sampling and prompt order."""
+    import dataclasses
+
+    stage = stage or getattr(preset, stage_key)
+    prompts = rl_prompts(rl_split, preset.instruction, stage.n_prompts, stage_offset(preset, stage_key))
+    records = {}
+    for seed, base in bases.items():
+        records[seed] = train_grpo(dataclasses.replace(preset, seed=seed), stage, base, prompts,
+                                   Path(out_dir) / f"seed-{seed}", pool=pool, judge=judge,
+                                   weight_schedule=weight_schedule)
+        last = [h for h in records[seed]["log_history"] if "reward" in h]
+        progress(f"{stage_key} seed {seed}: {records[seed]['global_step']} steps in "
+                 f"{records[seed]['seconds']:.0f} s, reward {last[0]['reward']:.3f} -> {last[-1]['reward']:.3f}, "
+                 f"reward time {100 * records[seed]['reward_time_share']:.0f} % of a step" if last else "")
+    return records
+
+
+def seed_checkpoints(out_dir: str | Path, seeds) -> dict:
+    """{seed: checkpoint folder} of a stage trained by ``run_stage``."""
+    return {seed: Path(out_dir) / f"seed-{seed}" / CHECKPOINT_DIR for seed in seeds}

@@ -19,6 +19,12 @@ from .presets import ModelPreset
 from .tokenizer import train_code_tokenizer
 
 
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def mrope_section(head_dim: int) -> list[int]:
     """Qwen2.5-VL's temporal/height/width rotary split (1/4, 3/8, 3/8 of head_dim / 2)."""
     half = head_dim // 2
@@ -152,4 +158,15 @@ def base_checkpoint(preset: ModelPreset, tokenizer_dir: str | Path, out_dir: str
 
 
 def parameter_count(model) -> int:
+    """Parameters of a loaded model, or of a saved checkpoint folder (read from its safetensors)."""
+    if isinstance(model, (str, Path)):
+        import math
+
+        from safetensors import safe_open
+
+        total = 0
+        for path in Path(model).glob("*.safetensors"):
+            with safe_open(str(path), framework="pt") as handle:
+                total += sum(math.prod(handle.get_slice(k).get_shape()) for k in handle.keys())
+        return total
     return sum(p.numel() for p in model.parameters())

@@ -127,3 +127,113 @@ def evaluation_gallery(model_evaluation, n: int = 6):
         pairs.append((item["image"], result.image()))
         titles.append(f"{item['id']} ({item['type']}) low-level {row['low_level']:.0f}")
     return side_by_side(pairs, titles)
+
+
+REWARD_SERIES = {"reward": "total reward", "rewards/execution/mean": "execution",
+                 "rewards/textual/mean": "textual", "rewards/visual/mean": "visual"}
+
+
+def reward_curves(histories: dict[str, list[dict]], window: int = 5):
+    """Total reward and each component over steps (moving average), one line per run."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    keys = [k for k in REWARD_SERIES if any(k in h for hs in histories.values() for h in hs)]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for label, history in histories.items():
+            points = [(h["step"], h[key]) for h in history if key in h and "step" in h]
+            if not points:
+                continue
+            steps, values = map(np.array, zip(*points))
+            k = max(1, min(window, len(values)))
+            smooth = np.convolve(values, np.ones(k) / k, mode="valid")
+            ax.plot(steps[k - 1:], smooth, label=label)
+        ax.set_title(REWARD_SERIES[key])
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"GRPO rewards (moving average over {window} steps)")
+    fig.tight_layout()
+    return fig
+
+
+def change_gallery(before, after, n: int = 4, improved: bool = True, key: str = "low_level"):
+    """Target, before and after charts for the items whose ``key`` rose (or fell) the most."""
+    import matplotlib.pyplot as plt
+
+    rows_before = {r["id"]: r for r in before.evaluation.rows}
+    images = {}
+    for label, evaluation in (("before", before), ("after", after)):
+        for item, result in zip(evaluation.items, evaluation.results):
+            images[(label, item["id"])] = result.image()
+    targets = {item["id"]: item["image"] for item in after.items}
+    deltas = [(r[key] - rows_before[r["id"]][key], r["id"]) for r in after.evaluation.rows if r["id"] in rows_before]
+    deltas = [d for d in sorted(deltas, reverse=improved) if (d[0] > 0 if improved else d[0] < 0)][:n]
+    fig, axes = plt.subplots(max(1, len(deltas)), 3, figsize=(9, 2.6 * max(1, len(deltas))), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    if not deltas:
+        axes[0, 1].text(0.5, 0.5, f"no item {'improved' if improved else 'got worse'}", ha="center")
+    for (delta, item_id), row in zip(deltas, axes):
+        for ax, label, image in zip(row, ("target", before.name, after.name),
+                                    (targets[item_id], images[("before", item_id)], images[("after", item_id)])):
+            if image is None:
+                ax.text(0.5, 0.5, "did not run", ha="center", va="center", color="crimson")
+            else:
+                ax.imshow(image)
+            ax.set_title(f"{label}" if label == "target" else f"{label} ({delta:+.0f})" if label == after.name
+                         else label, fontsize=7)
+    fig.suptitle(f"{'Improved' if improved else 'Worse'}: {key.replace('_', ' ')} change, largest first", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def metric_bars(rows: list[dict], metrics=("execution_rate", "low_level", "judge"), group: str = "model"):
+    """Bars of each metric per model (mean over seeds, whiskers: min..max), one panel per set x metric."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    sets = list(dict.fromkeys(r["set"] for r in rows))
+    metrics = [m for m in metrics if any(m in r for r in rows)]
+    fig, axes = plt.subplots(len(sets), len(metrics), figsize=(4.2 * len(metrics), 3.2 * len(sets)), squeeze=False)
+    for i, set_name in enumerate(sets):
+        for j, metric in enumerate(metrics):
+            ax = axes[i, j]
+            names = list(dict.fromkeys(r[group] for r in rows if r["set"] == set_name))
+            values = [[r[metric] for r in rows if r["set"] == set_name and r[group] == n and metric in r] for n in names]
+            means = [float(np.mean(v)) if v else 0.0 for v in values]
+            low = [m - (min(v) if v else 0) for m, v in zip(means, values)]
+            high = [(max(v) if v else 0) - m for m, v in zip(means, values)]
+            ax.bar(range(len(names)), means, yerr=[low, high], capsize=3, color="tab:blue")
+            ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
+            ax.set_title(f"{set_name} · {metric.replace('_', ' ')}", fontsize=9)
+            ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def examples_grid(evaluations: dict, n: int = 3):
+    """Rows of examples: the target, then each model's generated chart (``evaluations``: name ->
+    ModelEvaluation on the same items) - the static counterpart of the ablation explorer."""
+    import matplotlib.pyplot as plt
+
+    names = list(evaluations)
+    first = evaluations[names[0]]
+    n = min(n, len(first.items))
+    fig, axes = plt.subplots(max(1, n), len(names) + 1, figsize=(2.6 * (len(names) + 1), 2.2 * max(1, n)),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        axes[i, 0].imshow(first.items[i]["image"])
+        axes[i, 0].set_title(f"target · {first.items[i]['type']}", fontsize=7)
+        for j, name in enumerate(names, start=1):
+            image = evaluations[name].results[i].image() if i < len(evaluations[name].results) else None
+            if image is None:
+                axes[i, j].text(0.5, 0.5, "did not run", ha="center", va="center", color="crimson", fontsize=8)
+            else:
+                axes[i, j].imshow(image)
+            axes[i, j].set_title(name, fontsize=7)
+    fig.tight_layout()
+    return fig

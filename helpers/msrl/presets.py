@@ -122,6 +122,13 @@ class EvalPreset:
 
 
 @dataclass(frozen=True)
+class AblationPreset:
+    seeds: tuple[int, ...] = (0,)      # seeds of each ablation run (reused stages keep theirs)
+    sweep: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.5))
+    sweep_steps: int = 20             # steps of each sweep run (shorter than the stages)
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     seed: int
@@ -133,6 +140,8 @@ class Preset:
     rl_stage2: RLStagePreset
     judge: JudgePreset
     eval: EvalPreset
+    rl_seeds: tuple[int, ...] = (0,)  # each RL stage is trained once per seed (from the same SFT model)
+    ablations: AblationPreset = field(default_factory=AblationPreset)
     # Textual-reward part weights (data, chart type, layout, title, axis labels); the paper lists
     # the parts but not their weights: equal weights, renormalised over the parts a chart has.
     textual_weights: dict = field(
@@ -162,6 +171,7 @@ SMOKE = Preset(
                             save_steps=1),
     judge=JudgePreset(),
     eval=EvalPreset(n_eval=4, n_chartmimic=4, max_new_tokens=48, batch_size=4),
+    ablations=AblationPreset(sweep=((0.5, 0.5, 0.0),), sweep_steps=1),
 )
 
 SMALL = Preset(
@@ -169,23 +179,31 @@ SMALL = Preset(
     seed=0,
     # Fewer points and samples per chart than ChartMimic's programs: the tiny model has to write
     # every value, and short programs are what it can learn on 2 cores in minutes.
-    data=DataPreset(n_sft=10_000, n_rl=1_200, n_eval=200, image_px=448, dpi=64,
-                    max_code_tokens=512, max_points=24, max_samples=16),
+    data=DataPreset(n_sft=5_000, n_rl=1_000, n_eval=200, image_px=448, dpi=64,
+                    max_code_tokens=512, max_points=12, max_samples=12),
     # 112x112 images (16 image tokens): measured 1.3 s/step vs 1.6 s at 224x224, same learning.
     model=ModelPreset(base="tiny", max_pixels=112 * 112),
-    # 600 steps (~13 min on 2 cores) is what the one-hour series budget allows: 0.48 epoch. At this
-    # length the model does not yet write runnable code (5 % in our runs): see README results.
-    sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=1, max_steps=600, warmup_ratio=0.05),
-    plateau=PlateauPreset(sizes=(100, 200, 400, 800), seeds=(0, 1), steps_per_sample=0.125,
+    # 1,200 steps of batch 8 (~2 epochs of the 5,000 pairs) at lr 2e-3 with bf16 autocast: 0.75 s a step
+    # with our lean trainer (TRL's default step with its per-step metrics: 1.3 s). 600 fp32 steps at
+    # this lr left greedy decoding looping inside lists (0-5 % runnable): see README results.
+    sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=2, max_steps=1_200, warmup_ratio=0.05,
+                  bf16=True, save_steps=300),
+    # Five sizes on a doubling grid, two seeds; one epoch per run (compute per sample, as the paper's SFT).
+    plateau=PlateauPreset(sizes=(100, 200, 400, 800, 1600), seeds=(0, 1), steps_per_sample=0.125,
                           n_eval=40),
-    rl_stage1=RLStagePreset(n_prompts=400, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=60,
-                            num_generations=8, batch_size=16),
-    rl_stage2=RLStagePreset(n_prompts=200, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=30,
-                            num_generations=8, batch_size=16),
+    # G = 8 rollouts per prompt (MM-EUREKA's default), 2 prompts per step; steps are what 2 cores allow.
+    # Stage 2 has half of stage 1's prompts and steps, as in the paper (22k / 11k).
+    rl_stage1=RLStagePreset(n_prompts=400, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=40,
+                            num_generations=8, batch_size=16, save_steps=10),
+    rl_stage2=RLStagePreset(n_prompts=200, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=20,
+                            num_generations=8, batch_size=16, save_steps=10),
     judge=JudgePreset(),
-    # 100 ChartMimic items spread over all chart families: enough to see the tiny model's level on
-    # real charts without spending minutes per evaluated model.
-    eval=EvalPreset(n_eval=200, n_chartmimic=100, max_new_tokens=512, batch_size=16),
+    # 100 eval items and 50 ChartMimic items spread over all chart families: every model of the series
+    # is scored on them, so their size is what bounds the evaluation time of 04-07.
+    eval=EvalPreset(n_eval=100, n_chartmimic=50, max_new_tokens=512, batch_size=16),
+    ablations=AblationPreset(seeds=(0,), sweep=((1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.5)),
+                             sweep_steps=10),
+    rl_seeds=(0, 1),
 )
 
 PAPER = Preset(
@@ -214,6 +232,8 @@ PAPER = Preset(
     judge=JudgePreset(backend="openai", url="http://localhost:8000/v1",
                       model="Qwen/Qwen2.5-VL-72B-Instruct", concurrency=32),
     eval=EvalPreset(n_eval=2_000, n_chartmimic=600, max_new_tokens=4096, batch_size=32),
+    rl_seeds=(42,),
+    ablations=AblationPreset(seeds=(42,), sweep_steps=200),
 )
 
 PRESETS = {p.name: p for p in (SMOKE, SMALL, PAPER)}

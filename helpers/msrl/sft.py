@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
+from .model import cuda_available
 from .presets import Preset, SFTPreset
 
 
@@ -58,6 +59,7 @@ def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_e
         save_total_limit=2,
         report_to=["tensorboard"],
         bf16=preset.bf16,
+        use_cpu=preset.bf16 and not cuda_available(),  # bf16 autocast on CPU (avx512_bf16): 0.75 vs 0.84 s/step
         gradient_checkpointing=preset.gradient_checkpointing,
         max_length=max_length,
         completion_only_loss=True,
@@ -92,16 +94,20 @@ def content_token_weights(tokenizer, codes, content_weight: float):
     return weights
 
 
-def _weighted_trainer_class():
+def _trainer_class():
     import torch
     from trl import SFTTrainer
 
-    class TokenWeightedSFTTrainer(SFTTrainer):
-        """SFT with a per-token weighted mean of the cross-entropy (weights by vocabulary id)."""
+    class LeanSFTTrainer(SFTTrainer):
+        """SFT loss without TRL's per-step entropy/accuracy metrics (they cost 35 % of a tiny CPU step:
+        1.3 vs 0.84 s); with ``token_weights`` a per-token weighted mean of the cross-entropy."""
 
         token_weights = None
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if self.token_weights is None:
+                outputs = model(**inputs, use_cache=False)
+                return (outputs.loss, outputs) if return_outputs else outputs.loss
             labels = inputs["labels"]
             outputs = model(**{k: v for k, v in inputs.items() if k != "labels"}, use_cache=False)
             logits = outputs.logits[:, :-1].float()
@@ -114,7 +120,7 @@ def _weighted_trainer_class():
             loss = (loss_each * weights).sum() / weights.sum().clamp(min=1.0)
             return (loss, outputs) if return_outputs else loss
 
-    return TokenWeightedSFTTrainer
+    return LeanSFTTrainer
 
 
 def last_checkpoint(trainer_dir: Path) -> str | None:
@@ -136,8 +142,6 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
     import json
     import time
 
-    from trl import SFTTrainer
-
     from .model import load_model_and_processor
 
     sft = sft or preset.sft
@@ -148,8 +152,7 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
     dataset = to_sft_dataset(train_split, preset.instruction)
     config = sft_config(sft, trainer_dir, preset.seed, preset.model.max_position_embeddings, len(dataset))
-    trainer_class = SFTTrainer if token_weights is None else _weighted_trainer_class()
-    trainer = trainer_class(model=model, args=config, train_dataset=dataset, processing_class=processor,
+    trainer = _trainer_class()(model=model, args=config, train_dataset=dataset, processing_class=processor,
                             peft_config=lora_config(sft) if sft.use_lora else None, callbacks=callbacks)
     if token_weights is not None:
         trainer.token_weights = token_weights

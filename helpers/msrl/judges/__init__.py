@@ -72,5 +72,23 @@ def make_judge(judge_preset, cache_path=None):
     raise ValueError(f"unknown judge backend {judge_preset.backend!r}; use 'embedded' or 'openai'")
 
 
+def agreement(evaluations, parts=("low_level", "text", "layout", "type", "color")) -> dict:
+    """Spearman rank correlation between the judge's score and each low-level metric over all items
+    of ``evaluations`` (benchmark.ModelEvaluation with judge scores), on all items and on the items
+    that ran (failed items score 0 on both sides, which inflates the first figure)."""
+    from scipy.stats import spearmanr
+
+    rows = [r for e in evaluations for r in e.evaluation.rows if "judge" in r]
+    out = {}
+    for subset, chosen in (("all", rows), ("executed", [r for r in rows if r["executed"]])):
+        out[subset] = {"n": len(chosen)}
+        for part in parts:
+            judged = [r["judge"] for r in chosen]
+            other = [r[part] for r in chosen]
+            varied = len(chosen) > 2 and len(set(judged)) > 1 and len(set(other)) > 1
+            out[subset][part] = round(float(spearmanr(judged, other).statistic), 3) if varied else None
+    return out
+
+
 from . import reward as _reward  # noqa: E402,F401  (registers the "visual" reward)
 from .reward import configure_visual, get_judge  # noqa: E402,F401

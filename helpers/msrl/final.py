@@ -1,0 +1,114 @@
+"""Stage 07's comparison: base, SFT, GRPO stage 1, stage 2 and the best other ablation, per set.
+
+Earlier stages saved their generations (``evaluations/`` in their folders); they are re-scored here
+with the same judge and metrics, so only the untrained base model is generated in stage 07. A table
+row gives, per (model, set), the mean over seeds ± the std over seeds and a 95 % bootstrap interval
+over items (pooled over seeds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import ablations as ablation_plan
+from .benchmark import bootstrap_interval, evaluate_checkpoint, item_values
+from .grpo import seed_checkpoints
+from .layout import CHECKPOINT_DIR, read_metrics
+
+METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color")
+REUSED = ("stage 1 only", "two-stage")
+
+
+def best_ablation(stage_input) -> tuple[str, list[int]] | None:
+    """The non-reused ablation with the highest mean low-level score on the eval split, and its seeds."""
+    rows = read_metrics(stage_input("06_ablations").parent, "06").get("evaluations", [])
+    scores: dict[str, list[float]] = {}
+    seeds: dict[str, list[int]] = {}
+    for row in rows:
+        if row["set"] == "eval split" and row["model"] not in REUSED:
+            scores.setdefault(row["model"], []).append(row["low_level"])
+            seeds.setdefault(row["model"], []).append(row["seed"])
+    if not scores:
+        return None
+    best = max(scores, key=lambda name: sum(scores[name]) / len(scores[name]))
+    return best, seeds[best]
+
+
+def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict:
+    """{(model, seed): {set: ModelEvaluation}} for the final table."""
+    out = {("base (untrained)", preset.seed): evaluate_checkpoint(
+        "base", stage_input("02_sft", "init"), sets, pool, preset, out_dir, judge)}
+    out[("SFT", preset.seed)] = evaluate_checkpoint("SFT", stage_input("02_sft", CHECKPOINT_DIR), sets, pool,
+                                                   preset, stage_input("02_sft"), judge)
+    for label, stage, prefix in (("GRPO stage 1", "04_rl_stage1", "stage1"), ("GRPO stage 2", "05_rl_stage2", "stage2")):
+        for seed, checkpoint in seed_checkpoints(stage_input(stage), preset.rl_seeds).items():
+            out[(label, seed)] = evaluate_checkpoint(f"{prefix}-seed{seed}", checkpoint, sets, pool, preset,
+                                                     stage_input(stage), judge)
+    best = best_ablation(stage_input)
+    if best is not None:
+        name, seeds = best
+        ablation = next(a for a in ablation_plan.plan(preset) if a.name == name)
+        folder = ablation_plan.evaluation_folder(ablation, stage_input("06_ablations"), stage_input)
+        for seed, checkpoint in seed_checkpoints(folder, seeds).items():
+            out[(f"best ablation: {name}", seed)] = evaluate_checkpoint(
+                ablation_plan.model_name(ablation, seed), checkpoint, sets, pool, preset, folder, judge)
+    return out
+
+
+def table(evaluations: dict) -> list[dict]:
+    """One row per (model, set): "mean ± std [low, high]" strings and the numeric means."""
+    import numpy as np
+
+    groups: dict[tuple[str, str], list] = {}
+    for (model, _seed), sets in evaluations.items():
+        for set_name, evaluation in sets.items():
+            groups.setdefault((model, set_name), []).append(evaluation)
+    rows = []
+    for (model, set_name), group in groups.items():
+        row = {"model": model, "set": set_name, "seeds": len(group), "n_items": len(group[0].evaluation.rows)}
+        for metric in METRICS:
+            if metric not in group[0].summary:
+                continue
+            per_seed = [e.summary[metric] for e in group]
+            low, high = bootstrap_interval([v for e in group for v in item_values(e, metric)])
+            mean, std = float(np.mean(per_seed)), float(np.std(per_seed))
+            row[f"{metric}_mean"] = mean
+            row[metric] = f"{mean:.1f} ± {std:.1f} [{low:.1f}, {high:.1f}]"
+        rows.append(row)
+    return rows
+
+
+def frame(rows: list[dict]):
+    import pandas as pd
+
+    shown = pd.DataFrame(rows)
+    return shown[[c for c in shown.columns if not c.endswith("_mean")]]
+
+
+def first_seed(evaluations: dict, set_name: str) -> dict:
+    out = {}
+    for (model, _seed), sets in evaluations.items():
+        if model not in out and set_name in sets:
+            out[model] = sets[set_name]
+    return out
+
+
+def notes(rows: list[dict]) -> list[str]:
+    """Plain statements of the measured changes between consecutive models (no judgement added)."""
+    means = {(r["model"], r["set"]): r for r in rows}
+    out = []
+    for set_name in dict.fromkeys(r["set"] for r in rows):
+        for before, after in (("SFT", "GRPO stage 1"), ("GRPO stage 1", "GRPO stage 2"), ("SFT", "GRPO stage 2")):
+            a, b = means.get((before, set_name)), means.get((after, set_name))
+            if not a or not b:
+                continue
+            changes = ", ".join(f"{m.replace('_', ' ')} {b[m + '_mean'] - a[m + '_mean']:+.1f}"
+                                for m in ("execution_rate", "low_level", "judge") if m + "_mean" in a and m + "_mean" in b)
+            out.append(f"{set_name}: {before} -> {after}: {changes} (means over seeds)")
+    return out
+
+
+def ablation_rows(stage_input) -> list[dict]:
+    """The ablation table of stage 06 (mean ± std over seeds) for the report."""
+    rows = read_metrics(stage_input("06_ablations").parent, "06").get("table", [])
+    return [{"ablation": r["model"], **{k: v for k, v in r.items() if k != "model"}} for r in rows]
