@@ -68,7 +68,7 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
                           generated_results=results)
     by_id = {item["id"]: (item, result) for item, result in zip(items, results)}
     for row in evaluation.rows:
-        row["type"] = by_id[row["id"]][0]["type"]
+        row["chart_type"] = by_id[row["id"]][0]["type"]
     if judge is not None:
         pairs = [by_id[row["id"]] for row in evaluation.rows]
         scores = judge.score_many([item["image"] for item, _ in pairs],
@@ -201,7 +201,7 @@ def by_chart_type(evaluations: dict[str, ModelEvaluation], metric: str = "execut
     for name, evaluation in evaluations.items():
         types: dict[str, list[float]] = {}
         for row, value in zip(evaluation.evaluation.rows, item_values(evaluation, metric)):
-            types.setdefault(row["type"], []).append(value)
+            types.setdefault(row["chart_type"], []).append(value)
         columns[name] = {t: sum(v) / len(v) for t, v in types.items()}
     return pd.DataFrame(columns).sort_index().round(1)
 

@@ -242,3 +242,39 @@ def run_stage(preset: Preset, stage_key: str, rl_split, bases: dict, out_dir: st
 def seed_checkpoints(out_dir: str | Path, seeds) -> dict:
     """{seed: checkpoint folder} of a stage trained by ``run_stage``."""
     return {seed: Path(out_dir) / f"seed-{seed}" / CHECKPOINT_DIR for seed in seeds}
+
+
+def main(argv=None) -> int:
+    """Train stage 04 or 05 outside a notebook (multi-GPU, vLLM rollouts):
+    accelerate launch --config_file helpers/msrl/configs/accelerate_zero3.yaml -m msrl.grpo --scale paper --stage 1
+    then run the 04/05 notebook, which finds the finished runs (grpo_done.json) and evaluates them."""
+    import argparse
+
+    from .corpus import DATASET_DIR, load_corpus
+    from .judges import make_judge
+    from .layout import CORPUS_DIR, OUTPUTS_DIR, stage_dir
+    from .presets import get_preset
+    from .sandbox import RenderPool
+
+    parser = argparse.ArgumentParser(prog="python -m msrl.grpo", description=main.__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="paper")
+    parser.add_argument("--stage", choices=("1", "2"), required=True)
+    parser.add_argument("--run-dir", type=Path)
+    args = parser.parse_args(argv)
+    preset = get_preset(args.scale)
+    run_dir = args.run_dir or OUTPUTS_DIR / args.scale
+    corpus = load_corpus(stage_dir(run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    if args.stage == "1":
+        bases = {seed: stage_dir(run_dir, "02") / CHECKPOINT_DIR for seed in preset.rl_seeds}
+    else:
+        bases = seed_checkpoints(stage_dir(run_dir, "04"), preset.rl_seeds)
+    out = stage_dir(run_dir, "04" if args.stage == "1" else "05")
+    judge = make_judge(preset.judge, cache_path=out / "judge_cache.jsonl")
+    with RenderPool(workers=preset.data.workers, timeout_s=20, dpi=preset.data.dpi,
+                    max_px=preset.data.image_px) as pool:
+        run_stage(preset, STAGE_KEYS[int(args.stage) - 1], corpus["rl"], bases, out, pool, judge)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

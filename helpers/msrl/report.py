@@ -36,6 +36,12 @@ def _fmt(value, digits: int = 1) -> str:
     return str(value)
 
 
+def _flattens(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{metric.replace('_', ' ')} {_fmt(size)}" for metric, size in value.items()) or "—"
+    return _fmt(value)
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -69,8 +75,8 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         f"{_fmt(sft.get('sft', {}).get('seconds'), 0)} s.",
         "",
         "## Plateau",
-        f"Compute: {plateau.get('compute', '—')}. Where the uniform curve flattens: "
-        f"{plateau.get('flattens_at', {}).get('uniform', '—')}.",
+        f"Compute: {plateau.get('compute', '—')}. Where the uniform curve flattens (data size per metric): "
+        f"{_flattens(plateau.get('flattens_at', {}).get('uniform'))}.",
         *_figures(run_dir, "03"),
         "",
         "## Final table (mean ± std over seeds; [95 % bootstrap interval over items])",

