@@ -47,3 +47,16 @@ def test_the_series_runs_at_smoke_scale(tmp_path):
     data = json.loads((tmp_path / "01_data" / "metrics.json").read_text())
     assert data["n_chart_types"] >= 14 and data["table_overlap_between_splits"] == 0
     assert (tmp_path / "01_data" / "figures" / "corpus_overview.png").exists()
+    rl = json.loads((tmp_path / "04_rl_stage1" / "metrics.json").read_text())
+    assert all(run["steps"] >= 1 and 0 < run["reward_time_share"] < 1 for run in rl["runs"].values())
+    assert rl["runs"]["0"]["rewards"] == {"textual": 1.0, "execution": 0.5}
+    stage2 = json.loads((tmp_path / "05_rl_stage2" / "metrics.json").read_text())
+    assert stage2["runs"]["0"]["rewards"] == {"textual": 0.5, "visual": 0.5, "execution": 0.5}
+    assert {r["model"] for r in stage2["evaluations"]} == {"SFT", "stage 1", "stage 2"}
+    ablated = json.loads((tmp_path / "06_ablations" / "metrics.json").read_text())
+    assert {r["model"] for r in ablated["table"]} >= {"stage 1 only", "two-stage", "single-stage hybrid", "linear ramp"}
+    final = json.loads((tmp_path / "07_eval" / "metrics.json").read_text())
+    assert {r["model"] for r in final["table"]} >= {"base (untrained)", "SFT", "GRPO stage 1", "GRPO stage 2"}
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "## Final table" in report and "GRPO stage 2" in report
+    assert (tmp_path / "06_ablations" / "figures" / "examples.png").exists()

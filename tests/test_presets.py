@@ -44,3 +44,12 @@ def test_overrides_replace_nested_values_without_touching_the_preset():
 def test_presets_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         presets.get_preset("small").sft.lr = 1.0
+
+
+def test_the_small_plateau_grid_has_five_geometric_sizes_and_two_seeds():
+    from msrl.presets import SMALL
+
+    sizes = SMALL.plateau.sizes
+    assert len(sizes) >= 5 and len(SMALL.plateau.seeds) >= 2
+    assert len({b / a for a, b in zip(sizes, sizes[1:])}) == 1  # a constant ratio: geometric
+    assert sizes[-1] <= SMALL.data.n_sft

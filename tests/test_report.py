@@ -103,3 +103,23 @@ def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
     with pytest.raises(ValueError):
         widgets.AblationExplorer({})
     json.dumps({k: v for k, v in explorer.state.items() if k != "value"})  # plain values, for logging
+
+
+def test_saved_generations_are_rescored_for_a_subset_and_regenerated_for_a_larger_set(smoke_corpus, tmp_path):
+    from msrl import benchmark
+    from msrl.sandbox import RenderPool
+
+    _, dataset, _, _ = smoke_corpus
+    items = benchmark.eval_split_items(dataset["eval"], 3)
+    codes = [dataset["eval"][i]["code"] for i in range(3)]
+    with RenderPool(workers=1) as pool:
+        first = benchmark.score("m", items, [codes[0], "1/0", codes[2]], pool)
+        benchmark.save_evaluation(first, tmp_path / "m.json")
+        again = benchmark.load_evaluation(tmp_path / "m.json", items[:2], pool)
+        assert [r["executed"] for r in again.evaluation.rows] == [True, False]
+        assert again.generated == [codes[0], "1/0"]
+        more = benchmark.eval_split_items(dataset["eval"], 4)
+        assert benchmark.load_evaluation(tmp_path / "m.json", more, pool) is None
+        assert first.summary["distinct"] == 100.0
+        collapsed = benchmark.score("m", items, [codes[0]] * 3, pool)
+        assert collapsed.summary["execution_rate"] == 100.0 and collapsed.summary["distinct"] == pytest.approx(100 / 3)

@@ -85,3 +85,13 @@ def test_content_token_weights_favour_digits_and_rare_tokens(smoke_corpus):
     plt_id = tokenizer("plt")["input_ids"][0]
     assert weights[plt_id] == 1.0
     assert 1.0 < float(weights.mean()) < 3.0
+
+
+def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path):
+    for step, complete in ((2, True), (10, True), (12, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert sft.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
+    assert sft.last_checkpoint(tmp_path / "missing") is None

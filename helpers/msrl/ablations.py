@@ -99,12 +99,3 @@ def evaluate_all(preset, trained: dict, sets: dict, pool, judge, out_dir: Path, 
             out[(name, seed)] = evaluate_checkpoint(model_name(ablation, seed), checkpoint, sets, pool, preset,
                                                     evaluation_folder(ablation, out_dir, stage_dir_of), judge)
     return out
-
-
-def first_seed(evaluations: dict, set_name: str) -> dict:
-    """{ablation: ModelEvaluation} of each ablation's first seed on one set (explorer, figures)."""
-    out = {}
-    for (name, _seed), sets in evaluations.items():
-        if name not in out and set_name in sets:
-            out[name] = sets[set_name]
-    return out

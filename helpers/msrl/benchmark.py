@@ -69,6 +69,9 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
     by_id = {item["id"]: (item, result) for item, result in zip(items, results)}
     for row in evaluation.rows:
         row["chart_type"] = by_id[row["id"]][0]["type"]
+    # Share of distinct programs: a policy that writes one program whatever the chart (mode collapse
+    # under RL) can still execute everywhere; this makes that visible next to the execution rate.
+    evaluation.summary["distinct"] = 100.0 * len({g.strip() for g in generated}) / max(1, len(generated))
     if judge is not None:
         pairs = [by_id[row["id"]] for row in evaluation.rows]
         scores = judge.score_many([item["image"] for item, _ in pairs],
@@ -114,7 +117,8 @@ def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]]
         path = folder / _file_name(model_name, set_name)
         if path.exists():
             out[set_name] = load_evaluation(path, items, pool, judge)
-            continue
+            if out[set_name] is not None:
+                continue
         if model is None:
             model, processor = load_model_and_processor(checkpoint, preset.model)
         out[set_name] = evaluate_model(f"{model_name} · {set_name}", model, processor, items, pool,
@@ -129,15 +133,14 @@ def save_evaluation(evaluation: ModelEvaluation, path) -> None:
                                       "generated": evaluation.generated, "summary": evaluation.summary}))
 
 
-def load_evaluation(path, items: list[dict], pool: RenderPool, judge=None) -> ModelEvaluation:
-    """Re-score saved generations (re-rendered in the sandbox) for the same ``items``."""
+def load_evaluation(path, items: list[dict], pool: RenderPool, judge=None) -> ModelEvaluation | None:
+    """Re-score saved generations (re-rendered in the sandbox) for ``items``; None when some of the
+    items were not generated then (the set grew), so that the caller generates again."""
     saved = json.loads(Path(path).read_text())
-    by_id = {item["id"]: item for item in items}
-    missing = [i for i in saved["ids"] if i not in by_id]
-    if missing:
-        raise ValueError(f"{path}: items {missing[:3]} are not in the evaluation set")
-    kept = [by_id[i] for i in saved["ids"]]
-    return score(saved["name"], kept, saved["generated"], pool, judge)
+    generated = dict(zip(saved["ids"], saved["generated"]))
+    if any(item["id"] not in generated for item in items):
+        return None
+    return score(saved["name"], items, [generated[item["id"]] for item in items], pool, judge)
 
 
 def seed_rows(evaluations: dict) -> list[dict]:
@@ -150,8 +153,17 @@ def seed_rows(evaluations: dict) -> list[dict]:
     return rows
 
 
+def first_seed(evaluations: dict, set_name: str) -> dict:
+    """{model: ModelEvaluation} of each model's first seed on one set (explorer, galleries)."""
+    out = {}
+    for (model_name, _seed), sets in evaluations.items():
+        if model_name not in out and set_name in sets:
+            out[model_name] = sets[set_name]
+    return out
+
+
 def mean_over_seeds(rows: list[dict], metrics=("execution_rate", "low_level", "judge", "text", "layout",
-                                              "type", "color")):
+                                              "type", "color", "distinct")):
     """Mean and std over seeds per (model, set), as a DataFrame with "mean ± std" strings."""
     import pandas as pd
 

@@ -15,7 +15,7 @@ from .benchmark import bootstrap_interval, evaluate_checkpoint, item_values
 from .grpo import seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
 
-METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color")
+METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct")
 REUSED = ("stage 1 only", "two-stage")
 
 
@@ -70,10 +70,12 @@ def table(evaluations: dict) -> list[dict]:
             if metric not in group[0].summary:
                 continue
             per_seed = [e.summary[metric] for e in group]
-            low, high = bootstrap_interval([v for e in group for v in item_values(e, metric)])
+            values = [v for e in group for v in item_values(e, metric)]
             mean, std = float(np.mean(per_seed)), float(np.std(per_seed))
             row[f"{metric}_mean"] = mean
-            row[metric] = f"{mean:.1f} ± {std:.1f} [{low:.1f}, {high:.1f}]"
+            row[metric] = f"{mean:.1f} ± {std:.1f}"
+            if values:  # "distinct" is a property of the whole set, with no per-item value
+                row[metric] += " [{:.1f}, {:.1f}]".format(*bootstrap_interval(values))
         rows.append(row)
     return rows
 
@@ -85,12 +87,6 @@ def frame(rows: list[dict]):
     return shown[[c for c in shown.columns if not c.endswith("_mean")]]
 
 
-def first_seed(evaluations: dict, set_name: str) -> dict:
-    out = {}
-    for (model, _seed), sets in evaluations.items():
-        if model not in out and set_name in sets:
-            out[model] = sets[set_name]
-    return out
 
 
 def notes(rows: list[dict]) -> list[str]:

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
-from .presets import Preset, RLStagePreset
 from .model import cuda_available
+from .presets import Preset, RLStagePreset
 from .sft import last_checkpoint, prompt_messages
 
 REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples

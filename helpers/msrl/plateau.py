@@ -105,15 +105,20 @@ def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0)
     return None
 
 
-def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color")):
+def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color",
+                                   "final_loss")):
+    """One panel per metric; the final training loss is shown too, since at small sizes every score
+    can be zero while the loss still moves with the data size."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7))
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
     for ax, metric in zip(axes.flat, metrics):
         for variant, points in aggregate(rows, metric).items():
             sizes, means, stds = zip(*points)
             ax.errorbar(sizes, means, yerr=stds, marker="o", capsize=3, label=variant)
-            flat = plateau_point(list(points))
+            flat = plateau_point(list(points)) if metric != "final_loss" else None  # a loss falls, not rises
             if flat is not None and variant == "uniform":
                 ax.axvline(flat, color="gray", linestyle=":", linewidth=1)
         ax.set_xscale("log", base=2)

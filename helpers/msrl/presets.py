@@ -187,20 +187,23 @@ SMALL = Preset(
     # with our lean trainer (TRL's default step with its per-step metrics: 1.3 s). 600 fp32 steps at
     # this lr left greedy decoding looping inside lists (0-5 % runnable): see README results.
     sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=2, max_steps=1_200, warmup_ratio=0.05,
-                  bf16=True, save_steps=300),
-    # Five sizes on a doubling grid, two seeds; one epoch per run (compute per sample, as the paper's SFT).
-    plateau=PlateauPreset(sizes=(100, 200, 400, 800, 1600), seeds=(0, 1), steps_per_sample=0.125,
-                          n_eval=40),
+                  bf16=True, save_steps=100),
+    # Five sizes on a doubling grid, two seeds, both losses: 20 runs of one epoch each (compute per
+    # sample, as the paper's SFT), ~775 steps in all, what the series' time allows.
+    plateau=PlateauPreset(sizes=(50, 100, 200, 400, 800), seeds=(0, 1), steps_per_sample=0.125,
+                          n_eval=32),
     # G = 8 rollouts per prompt (MM-EUREKA's default), 2 prompts per step; steps are what 2 cores allow.
     # Stage 2 has half of stage 1's prompts and steps, as in the paper (22k / 11k).
-    rl_stage1=RLStagePreset(n_prompts=400, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=40,
-                            num_generations=8, batch_size=16, save_steps=10),
-    rl_stage2=RLStagePreset(n_prompts=200, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=20,
-                            num_generations=8, batch_size=16, save_steps=10),
+    # Completions are cut at 384 tokens (92 % of the rl split's programs are shorter): a looping
+    # rollout runs to the limit, so the limit sets the step time.
+    rl_stage1=RLStagePreset(n_prompts=400, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=30,
+                            num_generations=8, batch_size=16, max_completion_length=384, save_steps=10),
+    rl_stage2=RLStagePreset(n_prompts=200, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=15,
+                            num_generations=8, batch_size=16, max_completion_length=384, save_steps=5),
     judge=JudgePreset(),
-    # 100 eval items and 50 ChartMimic items spread over all chart families: every model of the series
-    # is scored on them, so their size is what bounds the evaluation time of 04-07.
-    eval=EvalPreset(n_eval=100, n_chartmimic=50, max_new_tokens=512, batch_size=16),
+    # 64 eval items and 32 ChartMimic items spread over all chart families: eleven models are scored
+    # on them in 02-07, so their number is what bounds the evaluation time.
+    eval=EvalPreset(n_eval=64, n_chartmimic=32, max_new_tokens=512, batch_size=16),
     ablations=AblationPreset(seeds=(0,), sweep=((1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.5)),
                              sweep_steps=10),
     rl_seeds=(0, 1),

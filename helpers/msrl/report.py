@@ -58,7 +58,8 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
     """``final``: stage 07's metrics (table rows, notes). Returns the REPORT.md path."""
     run_dir = Path(run_dir)
     data, sft, plateau = (read_metrics(run_dir, stage) for stage in ("01", "02", "03"))
-    columns = ["model", "set", "seeds", "execution_rate", "low_level", "judge", "text", "layout", "type", "color"]
+    columns = ["model", "set", "seeds", "execution_rate", "low_level", "judge", "text", "layout", "type", "color",
+               "distinct"]
     parts = [
         f"# MSRL run report ({final.get('scale')})",
         "",
@@ -82,7 +83,9 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         "## Final table (mean ± std over seeds; [95 % bootstrap interval over items])",
         markdown_table(final["table"], columns),
         "",
-        "Judge: " + final.get("judge", "—") + ". Execution rate, low-level, judge and the four F1s are in 0..100.",
+        "Judge: " + final.get("judge", "—") + ". Execution rate, low-level, judge and the four F1s are in 0..100; "
+        "`distinct` is the share of different programs among a model's generations (low: the same program "
+        "whatever the chart).",
         "",
         "## For orientation only: the paper's ChartMimic figures (a different model and scale)",
         markdown_table(PAPER_CHARTMIMIC, ["model", "execution_rate", "low_level", "judge"]),
@@ -116,7 +119,7 @@ def update_readme(report: str | Path, readme: str | Path = REPO_ROOT / "README.m
     except ValueError:
         prefix = run.as_posix() + "/"
     body = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m: f"![{m.group(1)}]({prefix}{m.group(2)})", body)
-    body = body.replace("# MSRL run report", "### Run report", 1)
+    body = re.sub(r"^(#+) ", r"\1## ", body, flags=re.M)  # the report's headings sit under README's "## Results"
     start, end = text.index(README_START) + len(README_START), text.index(README_END)
     readme.write_text(text[:start] + "\n" + body + "\n" + text[end:])
     return True

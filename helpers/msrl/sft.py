@@ -124,7 +124,10 @@ def _trainer_class():
 
 
 def last_checkpoint(trainer_dir: Path) -> str | None:
-    checkpoints = sorted(Path(trainer_dir).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    """The newest complete checkpoint. The Trainer writes trainer_state.json last, so a folder without
+    it is a save that a kill interrupted (the GRPO kill-and-resume test caught one) and is skipped."""
+    checkpoints = sorted((p for p in Path(trainer_dir).glob("checkpoint-*") if (p / "trainer_state.json").exists()),
+                         key=lambda p: int(p.name.split("-")[-1]))
     return str(checkpoints[-1]) if checkpoints else None
 
 
