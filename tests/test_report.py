@@ -123,3 +123,10 @@ def test_saved_generations_are_rescored_for_a_subset_and_regenerated_for_a_large
         assert first.summary["distinct"] == 100.0
         collapsed = benchmark.score("m", items, [codes[0]] * 3, pool)
         assert collapsed.summary["execution_rate"] == 100.0 and collapsed.summary["distinct"] == pytest.approx(100 / 3)
+
+
+def test_the_example_grid_of_an_absent_set_is_a_figure_that_says_so():
+    from msrl import plots
+
+    fig = plots.examples_grid({})
+    assert "no evaluations" in fig.axes[0].texts[0].get_text()

@@ -219,6 +219,11 @@ def examples_grid(evaluations: dict, n: int = 3):
     import matplotlib.pyplot as plt
 
     names = list(evaluations)
+    if not names:  # e.g. the ChartMimic set when ../shared is absent
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no evaluations of this set", ha="center", va="center")
+        return fig
     first = evaluations[names[0]]
     n = min(n, len(first.items))
     fig, axes = plt.subplots(max(1, n), len(names) + 1, figsize=(2.6 * (len(names) + 1), 2.2 * max(1, n)),
