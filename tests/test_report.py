@@ -7,6 +7,7 @@ import pytest
 
 from msrl import final, report
 from msrl.layout import write_json
+from msrl.presets import SMALL
 
 
 def _evaluation(executed: list[bool], low_level: list[float]):
@@ -76,7 +77,7 @@ def test_the_best_ablation_is_chosen_by_eval_split_low_level_among_new_runs(tmp_
             {"model": "sweep (1.0, 0.0, 0.0)", "set": "eval split", "seed": 0, "low_level": 30.0},
             {"model": "linear ramp", "set": "ChartMimic", "seed": 0, "low_level": 99.0}]
     write_json(tmp_path / "06_ablations" / "metrics.json", {"evaluations": rows})
-    assert final.best_ablation(lambda stage, *parts: tmp_path.joinpath(stage, *parts)) == ("sweep (1.0, 0.0, 0.0)", [0])
+    assert final.best_ablation(SMALL, lambda stage, *parts: tmp_path.joinpath(stage, *parts)) == ("sweep (1.0, 0.0, 0.0)", [0])
 
 
 def test_the_ablation_explorer_follows_its_controls(smoke_corpus):

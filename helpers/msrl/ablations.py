@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grpo import linear_ramp, run_stage, seed_checkpoints
+from .grpo import linear_ramp, run_name, run_stage, seed_checkpoints
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,8 @@ def evaluation_folder(ablation: Ablation, out_dir: Path, stage_dir_of) -> Path:
 
 def model_name(ablation: Ablation, seed: int) -> str:
     """The name its evaluations are saved under (reused stages: the names notebooks 04/05 used)."""
-    if ablation.reused_stage == "04_rl_stage1":
-        return f"stage1-seed{seed}"
-    if ablation.reused_stage == "05_rl_stage2":
-        return f"stage2-seed{seed}"
+    if ablation.reused_stage:
+        return run_name(ablation.reused_stage, seed)
     return f"{_folder(ablation.name)}-seed{seed}"
 
 

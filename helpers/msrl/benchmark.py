@@ -148,8 +148,7 @@ def seed_rows(evaluations: dict) -> list[dict]:
     rows = []
     for (model_name, seed), sets in evaluations.items():
         for set_name, evaluation in sets.items():
-            rows.append({"model": model_name, "seed": seed, "set": set_name,
-                         **{k: v for k, v in evaluation.summary.items()}})
+            rows.append({"model": model_name, "seed": seed, "set": set_name, **evaluation.summary})
     return rows
 
 

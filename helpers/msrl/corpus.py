@@ -137,8 +137,7 @@ class CorpusBuilder:
         self.shards = self.out / SHARDS_DIR
         self.shards.mkdir(parents=True, exist_ok=True)
         self._own_pool = pool is None
-        self.pool = pool or RenderPool(workers=self.data.workers, timeout_s=20, dpi=self.data.dpi,
-                                       max_px=self.data.image_px)
+        self.pool = pool or RenderPool.for_data(self.data)
         self.progress = progress or (lambda message: None)
         self.report = BuildReport()
         self.code_hashes: set[str] = set()

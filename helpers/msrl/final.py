@@ -12,20 +12,20 @@ from pathlib import Path
 
 from . import ablations as ablation_plan
 from .benchmark import bootstrap_interval, evaluate_checkpoint, item_values
-from .grpo import seed_checkpoints
+from .grpo import run_name, seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
 
 METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct")
-REUSED = ("stage 1 only", "two-stage")
 
 
-def best_ablation(stage_input) -> tuple[str, list[int]] | None:
+def best_ablation(preset, stage_input) -> tuple[str, list[int]] | None:
     """The non-reused ablation with the highest mean low-level score on the eval split, and its seeds."""
+    reused = {a.name for a in ablation_plan.plan(preset) if a.reused_stage}
     rows = read_metrics(stage_input("06_ablations").parent, "06").get("evaluations", [])
     scores: dict[str, list[float]] = {}
     seeds: dict[str, list[int]] = {}
     for row in rows:
-        if row["set"] == "eval split" and row["model"] not in REUSED:
+        if row["set"] == "eval split" and row["model"] not in reused:
             scores.setdefault(row["model"], []).append(row["low_level"])
             seeds.setdefault(row["model"], []).append(row["seed"])
     if not scores:
@@ -40,11 +40,11 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
         "base", stage_input("02_sft", "init"), sets, pool, preset, out_dir, judge)}
     out[("SFT", preset.seed)] = evaluate_checkpoint("SFT", stage_input("02_sft", CHECKPOINT_DIR), sets, pool,
                                                    preset, stage_input("02_sft"), judge)
-    for label, stage, prefix in (("GRPO stage 1", "04_rl_stage1", "stage1"), ("GRPO stage 2", "05_rl_stage2", "stage2")):
+    for label, stage in (("GRPO stage 1", "04_rl_stage1"), ("GRPO stage 2", "05_rl_stage2")):
         for seed, checkpoint in seed_checkpoints(stage_input(stage), preset.rl_seeds).items():
-            out[(label, seed)] = evaluate_checkpoint(f"{prefix}-seed{seed}", checkpoint, sets, pool, preset,
+            out[(label, seed)] = evaluate_checkpoint(run_name(stage, seed), checkpoint, sets, pool, preset,
                                                      stage_input(stage), judge)
-    best = best_ablation(stage_input)
+    best = best_ablation(preset, stage_input)
     if best is not None:
         name, seeds = best
         ablation = next(a for a in ablation_plan.plan(preset) if a.name == name)

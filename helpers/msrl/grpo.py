@@ -239,6 +239,14 @@ def run_stage(preset: Preset, stage_key: str, rl_split, bases: dict, out_dir: st
     return records
 
 
+RUN_PREFIXES = {"04_rl_stage1": "stage1", "05_rl_stage2": "stage2"}
+
+
+def run_name(stage_name: str, seed: int) -> str:
+    """The name a stage's run is evaluated under (its saved generations are found by it later)."""
+    return f"{RUN_PREFIXES[stage_name]}-seed{seed}"
+
+
 def seed_checkpoints(out_dir: str | Path, seeds) -> dict:
     """{seed: checkpoint folder} of a stage trained by ``run_stage``."""
     return {seed: Path(out_dir) / f"seed-{seed}" / CHECKPOINT_DIR for seed in seeds}
@@ -270,8 +278,7 @@ def main(argv=None) -> int:
         bases = seed_checkpoints(stage_dir(run_dir, "04"), preset.rl_seeds)
     out = stage_dir(run_dir, "04" if args.stage == "1" else "05")
     judge = make_judge(preset.judge, cache_path=out / "judge_cache.jsonl")
-    with RenderPool(workers=preset.data.workers, timeout_s=20, dpi=preset.data.dpi,
-                    max_px=preset.data.image_px) as pool:
+    with RenderPool.for_data(preset.data) as pool:
         run_stage(preset, STAGE_KEYS[int(args.stage) - 1], corpus["rl"], bases, out, pool, judge)
     return 0
 

@@ -183,9 +183,9 @@ SMALL = Preset(
                     max_code_tokens=512, max_points=12, max_samples=12),
     # 112x112 images (16 image tokens): measured 1.3 s/step vs 1.6 s at 224x224, same learning.
     model=ModelPreset(base="tiny", max_pixels=112 * 112),
-    # 1,200 steps of batch 8 (~2 epochs of the 5,000 pairs) at lr 2e-3 with bf16 autocast: 0.75 s a step
-    # with our lean trainer (TRL's default step with its per-step metrics: 1.3 s). 600 fp32 steps at
-    # this lr left greedy decoding looping inside lists (0-5 % runnable): see README results.
+    # 1,200 steps of batch 8 (~2 epochs of the 5,000 pairs) at lr 2e-3 with bf16 autocast and our lean
+    # trainer: 1.23 s a step in the series (1,479 s; 0.75 s in an isolated timing on another machine).
+    # 600 fp32 steps at this lr left greedy decoding looping inside lists (0-5 % runnable): see README.
     sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=2, max_steps=1_200, warmup_ratio=0.05,
                   bf16=True, save_steps=100),
     # Five sizes on a doubling grid, two seeds, both losses: 20 runs of one epoch each (compute per

@@ -82,8 +82,8 @@ def agreement(evaluations, parts=("low_level", "text", "layout", "type", "color"
     out = {}
     for subset, chosen in (("all", rows), ("executed", [r for r in rows if r["executed"]])):
         out[subset] = {"n": len(chosen)}
+        judged = [r["judge"] for r in chosen]
         for part in parts:
-            judged = [r["judge"] for r in chosen]
             other = [r[part] for r in chosen]
             varied = len(chosen) > 2 and len(set(judged)) > 1 and len(set(other)) > 1
             out[subset][part] = round(float(spearmanr(judged, other).statistic), 3) if varied else None

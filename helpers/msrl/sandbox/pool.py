@@ -135,6 +135,11 @@ class RenderPool:
         self.restarts = 0
         atexit.register(self.close)
 
+    @classmethod
+    def for_data(cls, data, timeout_s: float = 20.0) -> "RenderPool":
+        """The pool the stages use: a DataPreset's workers, render dpi and image size."""
+        return cls(workers=data.workers, timeout_s=timeout_s, dpi=data.dpi, max_px=data.image_px)
+
     def __enter__(self):
         return self
 
