@@ -9,7 +9,7 @@ import pytest
 from msrl import corpus as corpus_mod
 from msrl.emit import emit
 from msrl.presets import get_preset
-from msrl.specs import CHART_TYPES, SpecError, sample_spec
+from msrl.specs import CHART_TYPES, DATA_STYLES, Limits, SpecError, sample_spec
 from msrl.tables import load_tables
 
 SMOKE = get_preset("smoke")
@@ -63,20 +63,26 @@ EXPECTED_CALLS = {"bar": {"bar"}, "barh": {"barh", "bar"}, "grouped_bar": {"bar"
                   "subplots": {"bar", "barh", "plot", "scatter", "hist", "fill_between", "stackplot", "pie"}}
 
 
-def test_a_spec_and_its_code_agree(pool):
-    """Render each type in both libraries and read back what was drawn."""
+@pytest.mark.parametrize("data_style", DATA_STYLES)
+def test_a_spec_and_its_code_agree(pool, data_style):
+    """Render each type in both libraries, in each data style, and read back what was drawn."""
     rng = random.Random(1)
+    limits = Limits(data_styles=(data_style,))
     by_split = load_tables(("synthetic", "vega"), n_synthetic=120)
     specs = []
     for chart_type in CHART_TYPES:
         for library in ("matplotlib", "seaborn"):
             for _ in range(60):
                 try:
-                    specs.append(sample_spec(rng.choice(by_split["sft"]), chart_type, rng, library=library))
+                    specs.append(sample_spec(rng.choice(by_split["sft"]), chart_type, rng, library=library,
+                                             limits=limits))
                     break
                 except SpecError:
                     continue
-    results = pool.map([emit(s) for s in specs], extract=False)
+    codes = [emit(s) for s in specs]
+    if data_style == "records":  # the unzipped tuples are what makes this style robust
+        assert sum("= zip(*rows" in code for code in codes) >= 10
+    results = pool.map(codes, extract=False)
     for spec, result in zip(specs, results):
         assert result.ok, (spec.chart_type, spec.library, result.error)
         record = result.record
@@ -135,3 +141,8 @@ def test_near_duplicate_images_are_caught_and_different_charts_are_not(pool):
     near, other_data, other_type = (corpus_mod._hamming_hits(seen, corpus_mod._hash_bytes([h])[0]) for h in hashes[1:])
     assert near and not other_data and not other_type
     assert len(hashes[0]) == 64 and np.unpackbits(seen).size == 256
+
+
+def test_an_unknown_data_style_is_refused():
+    with pytest.raises(ValueError, match="data_styles"):
+        Limits(data_styles=("record",))

@@ -143,7 +143,8 @@ class CorpusBuilder:
         self.code_hashes: set[str] = set()
         self.dhashes = np.zeros((0, 32), dtype=np.uint8)
         self.tokenizer = None
-        self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples)
+        self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples,
+                             data_styles=self.data.data_styles)
 
     # -- public -------------------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """Code emitters: a ChartSpec -> a matplotlib or seaborn program that draws it.
 
 Code styles vary with the spec's style: pyplot (``plt.bar``, ``plt.title``) or object-oriented
-(``fig, ax = plt.subplots()``, ``ax.set_title``); explicit lists or numpy arrays; one call per
-series in a loop or repeated calls; seaborn's functions for the types it draws. Output is
-deterministic given the spec, and always ends with ``plt.show()`` like ChartMimic's programs.
+(``fig, ax = plt.subplots()``, ``ax.set_title``); data as explicit lists, numpy arrays or records
+(one tuple per category, unzipped into columns); one call per series in a loop or repeated calls;
+seaborn's functions for the types it draws. Output is deterministic given the spec, and always ends
+with ``plt.show()`` like ChartMimic's programs.
 """
 
 from __future__ import annotations
@@ -65,6 +66,23 @@ class _Code:
         else:
             self.add(f"{var} = {_list(values)}")
         return var
+
+    def table(self, columns: list[tuple[str, list, bool]]) -> list[str]:
+        """Equally long columns (name, values, strings?) -> their variable names. The records style
+        writes one tuple per category and unzips it: a tiny model that writes separate lists often
+        makes them disagree in length (the commonest crash of our small SFT model), and a row is
+        local, so lengths cannot disagree. Other styles write one list per column."""
+        if self.style.get("data_style") != "records":
+            return [self.data(name, values, strings) for name, values, strings in columns]
+        rows = self.var("rows")
+        self.add(f"{rows} = [")
+        for row in zip(*(values for _, values, _ in columns)):
+            cells = [repr(str(v)) if strings else _num(v) for v, (_, _, strings) in zip(row, columns)]
+            self.add(f"    ({', '.join(cells)}),")
+        self.add("]")
+        names = [self.var(name) for name, _, _ in columns]
+        self.add(f"{', '.join(names)} = zip(*{rows})")
+        return names
 
     def ax_kw(self) -> str:
         return "" if self.target == "plt" else f", ax={self.target}"
@@ -136,8 +154,7 @@ def _opt(code: _Code) -> str:
 
 def _bar(code: _Code, spec: ChartSpec, horizontal: bool = False) -> None:
     (name, values), = spec.series.items()
-    cats = code.data("categories", spec.categories, strings=True)
-    vals = code.data("values", values)
+    cats, vals = code.table([("categories", spec.categories, True), ("values", values, False)])
     color = _colors(code, 1)[0]
     code.begin()
     if spec.library == "seaborn":
@@ -157,14 +174,14 @@ def _bar(code: _Code, spec: ChartSpec, horizontal: bool = False) -> None:
 
 def _grouped(code: _Code, spec: ChartSpec, stacked: bool = False) -> None:
     code.numpy = True
-    cats = code.data("categories", spec.categories, strings=True)
     names = list(spec.series)
     colors = _colors(code, len(names))
     x = code.var("x")
-    code.add(f"{x} = np.arange(len({cats}))")
     width = code.style.get("width", 0.35) if not stacked else 0.6
     k = len(names)
-    if code.style.get("loop"):
+    if code.style.get("loop") and code.style.get("data_style") != "records":
+        cats = code.data("categories", spec.categories, strings=True)
+        code.add(f"{x} = np.arange(len({cats}))")
         code.add(f"{code.var('data')} = {{")
         for name in names:
             code.add(f"    {name!r}: {_list(spec.series[name])},")
@@ -181,7 +198,9 @@ def _grouped(code: _Code, spec: ChartSpec, stacked: bool = False) -> None:
             code.add(f"for i, ((label, vals), color) in enumerate(zip({code.var('data')}.items(), {code.var('colors')})):")
             code.add(f"    {code.target}.bar({x} + (i - {(k - 1) / 2}) * width, vals, width, label=label, color=color)")
     else:
-        series_vars = [code.data(f"values{i + 1}_", spec.series[n]) for i, n in enumerate(names)]
+        cats, *series_vars = code.table([("categories", spec.categories, True)]
+                                        + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)])
+        code.add(f"{x} = np.arange(len({cats}))")
         code.begin()
         if stacked:
             bottom = None
@@ -197,12 +216,11 @@ def _grouped(code: _Code, spec: ChartSpec, stacked: bool = False) -> None:
 
 
 def _xy_series(code: _Code, spec: ChartSpec) -> tuple[str, list[tuple[str, str, str]]]:
-    x = code.data("x", spec.x)
     names = list(spec.series)
     colors = _colors(code, len(names))
-    if len(names) == 1:
-        return x, [(code.data("y", spec.series[names[0]]), names[0], colors[0])]
-    return x, [(code.data(f"y{i + 1}_", spec.series[n]), n, c) for i, (n, c) in enumerate(zip(names, colors))]
+    y_names = ["y"] if len(names) == 1 else [f"y{i + 1}_" for i in range(len(names))]
+    x, *ys = code.table([("x", spec.x, False)] + [(y, spec.series[n], False) for y, n in zip(y_names, names)])
+    return x, list(zip(ys, names, colors))
 
 
 def _line(code: _Code, spec: ChartSpec) -> None:
@@ -249,8 +267,7 @@ def _scatter(code: _Code, spec: ChartSpec) -> None:
 
 def _pie(code: _Code, spec: ChartSpec, donut: bool = False) -> None:
     (_, values), = spec.series.items()
-    labels = code.data("labels", spec.categories, strings=True)
-    sizes = code.data("sizes", values)
+    labels, sizes = code.table([("labels", spec.categories, True), ("sizes", values, False)])
     colors = _colors(code, len(values))
     wedge = ", wedgeprops=dict(width=0.4)" if donut else ""
     pct = ", autopct='%1.1f%%'" if code.style.get("annotate") or not donut else ""
@@ -276,8 +293,17 @@ def _hist(code: _Code, spec: ChartSpec) -> None:
 
 
 def _groups(code: _Code, spec: ChartSpec) -> tuple[str, str]:
-    labels = code.data("labels", spec.categories, strings=True)
     data = code.var("data")
+    if code.style.get("data_style") == "records":  # one entry per group: labels cannot outnumber groups
+        groups, labels = code.var("groups"), code.var("labels")
+        code.add(f"{groups} = {{")
+        for name in spec.categories:
+            code.add(f"    {str(name)!r}: {_list(spec.series[name])},")
+        code.add("}")
+        code.add(f"{labels}, {data} = list({groups}), list({groups}.values())")
+        code.begin()
+        return labels, data
+    labels = code.data("labels", spec.categories, strings=True)
     code.add(f"{data} = [")
     for name in spec.categories:
         code.add(f"    {_list(spec.series[name])},")
@@ -336,9 +362,8 @@ def _heatmap(code: _Code, spec: ChartSpec) -> None:
 
 def _errorbar(code: _Code, spec: ChartSpec) -> None:
     (name, means), = spec.series.items()
-    cats = code.data("categories", spec.categories, strings=True)
-    mean = code.data("means", means)
-    err = code.data("errors", spec.errors[name])
+    cats, mean, err = code.table([("categories", spec.categories, True), ("means", means, False),
+                                  ("errors", spec.errors[name], False)])
     color = _colors(code, 1)[0]
     fmt = {"-": "o-", "--": "s--", "-.": "^-.", ":": "o"}[code.style.get("linestyle", "-")]
     code.begin()
@@ -347,19 +372,17 @@ def _errorbar(code: _Code, spec: ChartSpec) -> None:
 
 def _radar(code: _Code, spec: ChartSpec) -> None:
     code.numpy = True
-    labels = code.data("labels", spec.categories, strings=True)
+    names = list(spec.series)
+    colors = _colors(code, len(names))
+    labels, *values = code.table([("labels", spec.categories, True)]
+                                 + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)])
     angles = code.var("angles")
     code.add(f"{angles} = np.linspace(0, 2 * np.pi, len({labels}), endpoint=False).tolist()")
     code.add(f"{angles} += {angles}[:1]")
-    names = list(spec.series)
-    colors = _colors(code, len(names))
-    for i, (name, color) in enumerate(zip(names, colors)):
-        var = code.var(f"values{i + 1}_")
-        code.add(f"{var} = {_list(spec.series[name])}")
-        code.add(f"{var} += {var}[:1]")
+    for var in values:  # close the polygon
+        code.add(f"{var} = list({var}) + list({var})[:1]")
     code.begin()
-    for i, (name, color) in enumerate(zip(names, colors)):
-        var = code.var(f"values{i + 1}_")
+    for var, name, color in zip(values, names, colors):
         code.add(f"ax.plot({angles}, {var}, color={color!r}, linewidth=2, label={name!r})")
         code.add(f"ax.fill({angles}, {var}, color={color!r}, alpha=0.25)")
     code.add(f"ax.set_xticks({angles}[:-1])")

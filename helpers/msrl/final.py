@@ -87,8 +87,6 @@ def frame(rows: list[dict]):
     return shown[[c for c in shown.columns if not c.endswith("_mean")]]
 
 
-
-
 def notes(rows: list[dict]) -> list[str]:
     """Plain statements of the measured changes between consecutive models (no judgement added)."""
     means = {(r["model"], r["set"]): r for r in rows}

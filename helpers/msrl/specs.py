@@ -77,11 +77,20 @@ class SpecError(ValueError):
     """The table cannot feed this chart type (the builder tries another table)."""
 
 
+DATA_STYLES = ("lists", "numpy", "records")
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much data one chart carries (long value lists make long programs)."""
     max_points: int = 40    # scatter points / line x values
     max_samples: int = 40   # histogram values / box and violin samples per group
+    data_styles: tuple[str, ...] = DATA_STYLES  # how programs spell their data (see emit.py)
+
+    def __post_init__(self):
+        unknown = set(self.data_styles) - set(DATA_STYLES)
+        if unknown or not self.data_styles:  # emit would silently fall back to lists
+            raise ValueError(f"data_styles must be a non-empty subset of {DATA_STYLES}, got {self.data_styles}")
 
 
 def _r(value: float) -> float:
@@ -115,7 +124,7 @@ def _pick(rng: random.Random, items, k: int):
     return rng.sample(list(items), min(k, len(items)))
 
 
-def _style(rng: random.Random, chart_type: str, n_series: int) -> dict:
+def _style(rng: random.Random, chart_type: str, n_series: int, data_styles=DATA_STYLES) -> dict:
     palette_name = rng.choice(list(PALETTES))
     return {
         "palette": palette_name,
@@ -130,7 +139,7 @@ def _style(rng: random.Random, chart_type: str, n_series: int) -> dict:
         "annotate": rng.random() < 0.3,
         "rotation": rng.choice([0, 0, 30, 45]),
         "api": rng.choice(["pyplot", "oo"]),         # plt.bar(...) or fig, ax = plt.subplots()
-        "data_style": rng.choice(["lists", "numpy"]),  # explicit lists or np.array / np.arange
+        "data_style": rng.choice(data_styles),       # lists, np.array or one tuple per category
         "loop": rng.random() < 0.5,                  # one call per series in a loop, or repeated
         "alpha": rng.choice([None, 0.7, 0.8]),
         "bins": rng.choice([10, 15, 20, 30]),
@@ -151,7 +160,8 @@ def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str 
     spec = _SAMPLERS[chart_type](table, rng, limits)
     spec.library = library if chart_type in SEABORN_TYPES else "matplotlib"
     spec.table_id = table.id
-    spec.style = _style(rng, chart_type, max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1))
+    spec.style = _style(rng, chart_type, max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1),
+                        limits.data_styles)
     return spec
 
 
@@ -356,7 +366,7 @@ def _subplots(table, rng, lim):
     if len(panels) < grid[0] * grid[1]:
         raise SpecError(f"{table.id}: not enough panels for a {grid} grid")
     spec = ChartSpec("subplots", "matplotlib", table.title, panels=panels, grid=grid, table_id=table.id)
-    spec.style = _style(rng, "subplots", 3)
+    spec.style = _style(rng, "subplots", 3, lim.data_styles)
     spec.style["api"] = "oo"
     spec.style["figsize"] = [4 * grid[1] + 1, 3 * grid[0] + 1]
     return spec
