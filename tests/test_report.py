@@ -1,11 +1,11 @@
-"""Stage 07's table and notes, the run report and the README block, and the ablation explorer widget."""
+"""The seed table (04-07) and stage 07 notes, the run report and the README block, and the ablation explorer widget."""
 
 import json
 from types import SimpleNamespace
 
 import pytest
 
-from msrl import final, report
+from msrl import benchmark, final, report
 from msrl.layout import write_json
 from msrl.presets import SMALL
 
@@ -18,13 +18,13 @@ def _evaluation(executed: list[bool], low_level: list[float]):
     return SimpleNamespace(summary=summary, evaluation=SimpleNamespace(rows=rows))
 
 
-def test_the_final_table_gives_seed_means_spread_and_item_intervals():
+def test_the_seed_table_gives_seed_means_spread_and_item_intervals():
     evaluations = {
         ("SFT", 0): {"eval split": _evaluation([True, False, False, False], [40, 0, 0, 0])},
         ("GRPO stage 1", 0): {"eval split": _evaluation([True, True, False, False], [50, 30, 0, 0])},
         ("GRPO stage 1", 1): {"eval split": _evaluation([True, True, True, True], [50, 30, 20, 20])},
     }
-    rows = {r["model"]: r for r in final.table(evaluations)}
+    rows = {r["model"]: r for r in benchmark.seed_table(evaluations)}
     assert rows["SFT"]["seeds"] == 1 and rows["GRPO stage 1"]["seeds"] == 2
     assert rows["GRPO stage 1"]["execution_rate_mean"] == pytest.approx(75.0)
     assert rows["GRPO stage 1"]["execution_rate"].startswith("75.0 ± 25.0 [")
@@ -33,7 +33,7 @@ def test_the_final_table_gives_seed_means_spread_and_item_intervals():
     assert 0 <= low < 25 < high <= 50
     notes = final.notes(list(rows.values()))
     assert notes == ["eval split: SFT -> GRPO stage 1: execution rate +50.0, low level +15.0 (means over seeds)"]
-    assert "execution_rate_mean" not in final.frame(list(rows.values())).columns
+    assert "execution_rate_mean" not in benchmark.seed_frame(list(rows.values())).columns
 
 
 def _fake_run(run_dir):

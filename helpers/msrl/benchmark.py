@@ -161,18 +161,42 @@ def first_seed(evaluations: dict, set_name: str) -> dict:
     return out
 
 
-def mean_over_seeds(rows: list[dict], metrics=("execution_rate", "low_level", "judge", "text", "layout",
-                                              "type", "color", "distinct")):
-    """Mean and std over seeds per (model, set), as a DataFrame with "mean ± std" strings."""
+SEED_METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct")
+
+
+def seed_table(evaluations: dict) -> list[dict]:
+    """{(model, seed): {set: ModelEvaluation}} -> one row per (model, set): "mean ± std [low, high]"
+    strings (std over seeds, 95 % bootstrap interval over items pooled over seeds) and the numeric
+    means as ``<metric>_mean`` (for notes and plots)."""
+    import numpy as np
+
+    groups: dict[tuple[str, str], list] = {}
+    for (model, _seed), sets in evaluations.items():
+        for set_name, evaluation in sets.items():
+            groups.setdefault((model, set_name), []).append(evaluation)
+    rows = []
+    for (model, set_name), group in groups.items():
+        row = {"model": model, "set": set_name, "seeds": len(group), "n_items": len(group[0].evaluation.rows)}
+        for metric in SEED_METRICS:
+            if metric not in group[0].summary:
+                continue
+            per_seed = [e.summary[metric] for e in group]
+            values = [v for e in group for v in item_values(e, metric)]
+            mean, std = float(np.mean(per_seed)), float(np.std(per_seed))
+            row[f"{metric}_mean"] = mean
+            row[metric] = f"{mean:.1f} ± {std:.1f}"
+            if values:  # "distinct" is a property of the whole set, with no per-item value
+                row[metric] += " [{:.1f}, {:.1f}]".format(*bootstrap_interval(values))
+        rows.append(row)
+    return rows
+
+
+def seed_frame(rows: list[dict]):
+    """``seed_table`` rows as a DataFrame for display and saving (the string columns only)."""
     import pandas as pd
 
-    frame = pd.DataFrame(rows)
-    present = [m for m in metrics if m in frame]
-    grouped = frame.groupby(["model", "set"], sort=False)[present]
-    means, stds, counts = grouped.mean(), grouped.std(ddof=0).fillna(0.0), grouped.size()
-    table = means.round(1).astype(str) + " ± " + stds.round(1).astype(str)
-    table.insert(0, "seeds", counts)
-    return table.reset_index()
+    shown = pd.DataFrame(rows)
+    return shown[[c for c in shown.columns if not c.endswith("_mean")]]
 
 
 def summary_table(evaluations: list[ModelEvaluation]):

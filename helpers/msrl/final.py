@@ -1,9 +1,8 @@
 """Stage 07's comparison: base, SFT, GRPO stage 1, stage 2 and the best other ablation, per set.
 
 Earlier stages saved their generations (``evaluations/`` in their folders); they are re-scored here
-with the same judge and metrics, so only the untrained base model is generated in stage 07. A table
-row gives, per (model, set), the mean over seeds ± the std over seeds and a 95 % bootstrap interval
-over items (pooled over seeds).
+with the same judge and metrics, so only the untrained base model is generated in stage 07. The
+table is ``benchmark.seed_table``, as in stages 04-06.
 """
 
 from __future__ import annotations
@@ -11,11 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import ablations as ablation_plan
-from .benchmark import bootstrap_interval, evaluate_checkpoint, item_values
+from .benchmark import evaluate_checkpoint
 from .grpo import run_name, seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
-
-METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct")
 
 
 def best_ablation(preset, stage_input) -> tuple[str, list[int]] | None:
@@ -55,38 +52,6 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
     return out
 
 
-def table(evaluations: dict) -> list[dict]:
-    """One row per (model, set): "mean ± std [low, high]" strings and the numeric means."""
-    import numpy as np
-
-    groups: dict[tuple[str, str], list] = {}
-    for (model, _seed), sets in evaluations.items():
-        for set_name, evaluation in sets.items():
-            groups.setdefault((model, set_name), []).append(evaluation)
-    rows = []
-    for (model, set_name), group in groups.items():
-        row = {"model": model, "set": set_name, "seeds": len(group), "n_items": len(group[0].evaluation.rows)}
-        for metric in METRICS:
-            if metric not in group[0].summary:
-                continue
-            per_seed = [e.summary[metric] for e in group]
-            values = [v for e in group for v in item_values(e, metric)]
-            mean, std = float(np.mean(per_seed)), float(np.std(per_seed))
-            row[f"{metric}_mean"] = mean
-            row[metric] = f"{mean:.1f} ± {std:.1f}"
-            if values:  # "distinct" is a property of the whole set, with no per-item value
-                row[metric] += " [{:.1f}, {:.1f}]".format(*bootstrap_interval(values))
-        rows.append(row)
-    return rows
-
-
-def frame(rows: list[dict]):
-    import pandas as pd
-
-    shown = pd.DataFrame(rows)
-    return shown[[c for c in shown.columns if not c.endswith("_mean")]]
-
-
 def notes(rows: list[dict]) -> list[str]:
     """Plain statements of the measured changes between consecutive models (no judgement added)."""
     means = {(r["model"], r["set"]): r for r in rows}
@@ -103,6 +68,6 @@ def notes(rows: list[dict]) -> list[str]:
 
 
 def ablation_rows(stage_input) -> list[dict]:
-    """The ablation table of stage 06 (mean ± std over seeds) for the report."""
+    """The ablation table of stage 06 (``benchmark.seed_table``'s strings) for the report."""
     rows = read_metrics(stage_input("06_ablations").parent, "06").get("table", [])
     return [{"ablation": r["model"], **{k: v for k, v in r.items() if k != "model"}} for r in rows]
