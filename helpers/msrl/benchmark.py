@@ -220,12 +220,17 @@ def bootstrap_interval(values: list[float], n_resamples: int = 1000, level: floa
     return float(low), float(high)
 
 
+def summary_scale(metric: str) -> float:
+    """Factor from an item row's value to the summary's 0..100 scale: rows hold F1s in 0..1, and the
+    low-level and judge scores already in 0..100."""
+    return 1.0 if metric in ("low_level", "judge") else 100.0
+
+
 def item_values(evaluation: ModelEvaluation, metric: str) -> list[float]:
     """Per-item values on the summary's scale (execution and F1s x 100)."""
-    scale = 1.0 if metric in ("low_level", "judge") else 100.0
     if metric == "execution_rate":
         return [100.0 * bool(r["executed"]) for r in evaluation.evaluation.rows]
-    return [scale * float(r[metric]) for r in evaluation.evaluation.rows if metric in r]
+    return [summary_scale(metric) * float(r[metric]) for r in evaluation.evaluation.rows if metric in r]
 
 
 def by_chart_type(evaluations: dict[str, ModelEvaluation], metric: str = "execution_rate"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import ablations as ablation_plan
 from .benchmark import evaluate_checkpoint
-from .grpo import run_name, seed_checkpoints
+from .grpo import evaluate_runs, seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
 
 
@@ -38,9 +38,9 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
     out[("SFT", preset.seed)] = evaluate_checkpoint("SFT", stage_input("02_sft", CHECKPOINT_DIR), sets, pool,
                                                    preset, stage_input("02_sft"), judge)
     for label, stage in (("GRPO stage 1", "04_rl_stage1"), ("GRPO stage 2", "05_rl_stage2")):
-        for seed, checkpoint in seed_checkpoints(stage_input(stage), preset.rl_seeds).items():
-            out[(label, seed)] = evaluate_checkpoint(run_name(stage, seed), checkpoint, sets, pool, preset,
-                                                     stage_input(stage), judge)
+        for seed, evaluations in evaluate_runs(stage, stage_input(stage), preset.rl_seeds, sets, pool, preset,
+                                               judge).items():
+            out[(label, seed)] = evaluations
     best = best_ablation(preset, stage_input)
     if best is not None:
         name, seeds = best

@@ -252,6 +252,22 @@ def seed_checkpoints(out_dir: str | Path, seeds) -> dict:
     return {seed: Path(out_dir) / f"seed-{seed}" / CHECKPOINT_DIR for seed in seeds}
 
 
+def evaluate_runs(stage_name: str, out_dir: str | Path, seeds, sets: dict, pool, preset, judge=None) -> dict:
+    """{seed: {set: ModelEvaluation}} of a stage's runs (in ``out_dir``), under ``run_name``; their
+    generations are saved in (and re-scored from) ``out_dir``."""
+    from .benchmark import evaluate_checkpoint
+
+    return {seed: evaluate_checkpoint(run_name(stage_name, seed), checkpoint, sets, pool, preset, out_dir, judge)
+            for seed, checkpoint in seed_checkpoints(out_dir, seeds).items()}
+
+
+def run_summaries(records: dict) -> dict:
+    """``run_stage``'s records as stages save them in metrics.json (without the log history)."""
+    return {str(seed): {"steps": run["global_step"], "seconds": round(run["seconds"], 1),
+                        "reward_time_share": round(run["reward_time_share"], 3), "rewards": run["rewards"],
+                        "resumed_from": run["resumed_from"]} for seed, run in records.items()}
+
+
 def main(argv=None) -> int:
     """Train stage 04 or 05 outside a notebook (multi-GPU, vLLM rollouts):
     accelerate launch --config_file helpers/msrl/configs/accelerate_zero3.yaml -m msrl.grpo --scale paper --stage 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 
+from .benchmark import summary_scale
+
 
 def _png(image) -> bytes:
     buffer = io.BytesIO()
@@ -59,9 +61,8 @@ class AblationExplorer:
         value = row.get(metric)
         self.caption.value = (f"{item['id']} ({item['type']}): {result.status}"
                               + (f" · {result.error[:160]}" if result.error else "")
-                              # rows hold F1s in 0..1, summaries in 0..100: show both on the summary's scale
-                              + (f" · {metric} {value * (1 if metric in ('low_level', 'judge') else 100):.1f}"
-                                 if isinstance(value, float) else ""))
+                              # shown on the summary's scale, like the mean above it
+                              + (f" · {metric} {value * summary_scale(metric):.1f}" if isinstance(value, float) else ""))
         mean = evaluation.summary.get(metric)
         self.summary.value = f"<b>{self.ablation.value}</b>: mean {metric} {mean:.1f}" if mean is not None else ""
         self.state = {"ablation": self.ablation.value, "metric": metric, "item": item["id"],
