@@ -62,12 +62,21 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")
-    assert report.main(["--run-dir", str(run_dir), "--readme", str(readme)]) == 0
+    published = ["--run-dir", str(run_dir), "--readme", str(readme), "--results-dir", str(tmp_path / "results" / "small")]
+    assert report.main(published) == 1  # no manifest: not a run of msrl.run
+    write_json(run_dir / "manifest.json", {"scale": "small", "stages": {}})
+    (run_dir / "02_sft" / "checkpoint").mkdir()
+    assert report.main(published) == 0
     regenerated = readme.read_text()
     assert "old results" not in regenerated and "12.0 ± 0.0" in regenerated and regenerated.endswith("rest\n")
-    assert "](outputs/small/03_plateau/figures/plateau.png)" in regenerated
+    # the README points at the published copy, which holds metrics and figures but no run state
+    assert "](results/small/03_plateau/figures/plateau.png)" in regenerated
+    kept = tmp_path / "results" / "small"
+    assert (kept / "03_plateau" / "figures" / "plateau.png").read_bytes() == b"png"
+    assert (kept / "REPORT.md").exists() and (kept / "02_sft" / "metrics.json").exists()
+    assert not (kept / "02_sft" / "checkpoint").exists()
     readme.write_text("no markers")
-    assert report.main(["--run-dir", str(run_dir), "--readme", str(readme)]) == 1
+    assert report.main(published) == 1
     assert report.main(["--run-dir", str(tmp_path / "missing"), "--readme", str(readme)]) == 1
 
 

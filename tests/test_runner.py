@@ -50,3 +50,21 @@ def test_runner_refuses_to_mix_scales_in_one_run_dir(tmp_path):
 def test_a_stage_reading_a_missing_upstream_gets_a_clear_error(tmp_path):
     with pytest.raises(StageFailed, match="01_data has not finished"):
         run_series("smoke", tmp_path, notebook_dir=TOY, only=["02"], echo=lambda m: None)
+
+
+def test_a_fresh_clone_finds_no_finished_stage(tmp_path):
+    """Committed results live in results/, never in outputs/: a new user's `make run` runs every stage."""
+    import subprocess
+    import sys
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(layout.REPO_ROOT), str(clone)], check=True)
+    tracked = subprocess.run(["git", "ls-files", "outputs"], cwd=clone, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked == ["outputs/.gitkeep"]
+    for scale in ("small", "smoke"):
+        status = subprocess.run([sys.executable, "-m", "msrl.run", "--scale", scale, "--status"], cwd=clone,
+                                env={"PYTHONPATH": str(clone / "helpers"), "PATH": "/usr/bin:/bin"},
+                                capture_output=True, text=True, check=True).stdout
+        assert f"0 stage(s) done in {clone / 'outputs' / scale}" in status, status
+        assert status.count("to run") == len(layout.STAGES)

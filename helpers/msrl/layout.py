@@ -18,7 +18,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-OUTPUTS_DIR = REPO_ROOT / "outputs"
+OUTPUTS_DIR = REPO_ROOT / "outputs"   # run state: checkpoints, corpora, executed notebooks (git-ignored)
+RESULTS_DIR = REPO_ROOT / "results"   # what `make report` keeps in git from a finished run
 # The external benchmark is read in place from ../shared (never copied into the repository).
 CHARTMIMIC_DIR = Path(os.environ.get(
     "MSRL_CHARTMIMIC_DIR", REPO_ROOT.parent / "shared" / "benchmarks" / "chartmimic_direct_v1"))

@@ -90,6 +90,16 @@ def is_done(run_dir: Path, manifest: dict, stage: str) -> bool:
             and (run_dir / stage / layout.METRICS).exists())
 
 
+def finished_stages(run_dir: Path, scale: str, notebook_dir: Path | None = None) -> list[str]:
+    """The stages a run of ``scale`` in ``run_dir`` would skip (without writing anything)."""
+    path = Path(run_dir) / layout.MANIFEST
+    manifest = layout.read_json(path) if path.exists() else {"stages": {}}
+    if manifest.get("scale", scale) != scale:
+        return []
+    notebooks = discover(Path(notebook_dir or layout.NOTEBOOK_DIR))
+    return [nb.stem for nb in notebooks if is_done(Path(run_dir), manifest, nb.stem)]
+
+
 def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: bool) -> float:
     """Execute one notebook with papermill; raise StageFailed naming the failing cell."""
     import papermill
@@ -180,8 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", type=_parse_override, default=[],
                         metavar="KEY=VALUE", help="override a preset value, e.g. sft.lr=3e-4")
     parser.add_argument("--notebooks", type=Path, help="notebook folder (default: notebooks/)")
+    parser.add_argument("--status", action="store_true", help="print which stages are done, run nothing")
     args = parser.parse_args(argv)
     only = [k for item in args.only or [] for k in item.split(",") if k]
+    if args.status:
+        run_dir = args.run_dir or layout.OUTPUTS_DIR / args.scale
+        done = finished_stages(run_dir, args.scale, args.notebooks)
+        for notebook in discover(Path(args.notebooks or layout.NOTEBOOK_DIR)):
+            print(f"{notebook.stem}: {'done' if notebook.stem in done else 'to run'}")
+        print(f"{len(done)} stage(s) done in {run_dir}")
+        return 0
     try:
         run_series(args.scale, args.run_dir, only, args.force, args.seed, args.notebooks,
                    dict(args.overrides))
