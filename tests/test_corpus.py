@@ -146,3 +146,17 @@ def test_near_duplicate_images_are_caught_and_different_charts_are_not(pool):
 def test_an_unknown_data_style_is_refused():
     with pytest.raises(ValueError, match="data_styles"):
         Limits(data_styles=("record",))
+
+
+def test_the_plan_comment_names_the_chart_type_first_and_draws_the_same_chart(pool):
+    """The small preset's programs open with their chart type; the figure is the one without it."""
+    import dataclasses
+
+
+    table = load_tables(("synthetic",), n_synthetic=40)["sft"][0]
+    spec = sample_spec(table, "bar", random.Random(3), limits=Limits(plan_comment=True))
+    planned = emit(spec)
+    plain = emit(dataclasses.replace(spec, style={**spec.style, "plan_comment": False}))
+    assert planned.splitlines()[0] == "# chart type: bar" and planned == "# chart type: bar\n" + plain
+    first, second = pool.map([planned, plain])
+    assert first.ok and first.record == second.record

@@ -238,10 +238,11 @@ def test_visual_reward_scores_completions_against_the_image_column(reference):
             "plt.bar(['North', 'South', 'East', 'West'], [3, 5, 2, 6], color='tab:blue')\n"
             "plt.title('Sales by region')\nplt.show()\n")
     broken = "import matplotlib.pyplot as plt\nplt.bar([1, 2], [3]\n"
-    judges.configure_visual(embedded.EmbeddedJudge(use_ocr=False))
-    try:
-        scores = rewards.get_reward("visual")([good, broken], image=[reference, reference])
-    finally:
-        judges.configure_visual(None)
+    from msrl.sandbox import RenderPool
+
+    with RenderPool(workers=1) as pool:
+        context = rewards.RewardContext(rewards.CompletionRenderer(pool), judge=embedded.EmbeddedJudge(use_ocr=False))
+        visual = rewards.reward_funcs(["visual"], context)[0]
+        scores = visual([good, broken], image=[reference, reference])
     assert scores[1] == 0.0
     assert scores[0] > 0.8

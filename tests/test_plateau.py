@@ -15,12 +15,25 @@ def test_aggregate_gives_mean_and_spread_over_seeds_by_size():
     assert curve == [(100, 5.0, 1.0), (200, 12.0, 2.0)]
 
 
-def test_plateau_point_is_the_first_size_whose_doubling_gains_little():
+def test_a_knee_is_named_only_where_the_curve_rises_and_then_flattens():
     rising_then_flat = [(100, 10.0, 0), (200, 20.0, 0), (400, 26.0, 0), (800, 26.5, 0), (1600, 27.0, 0)]
     assert plateau.plateau_point(rising_then_flat, min_gain=1.0) == 400
-    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0)], min_gain=3.0) is None  # 4 per doubling
-    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0)], min_gain=4.5) == 100  # 8 over 2 doublings = 4
+    zero = [(25, 0.0, 0), (50, 0.0, 0), (100, 0.0, 0), (200, 0.0, 0)]
+    assert plateau.plateau_point(zero) is None  # flat at zero: nothing rose, no knee
+    monotone = [(25, 1.0, 0), (50, 5.0, 0), (100, 9.0, 0), (200, 14.0, 0)]
+    assert plateau.plateau_point(monotone) is None  # still rising at the largest size
+    dip_then_rise = [(25, 5.0, 0), (50, 4.0, 0), (100, 9.0, 0)]
+    assert plateau.plateau_point(dip_then_rise) is None
+    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0), (800, 9.2, 0)], min_gain=3.0) == 400
+    assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0), (800, 9.2, 0)], min_gain=4.5) is None  # 4 per doubling
     assert plateau.plateau_point([(100, 5.0, 0)]) is None
+
+
+def test_the_report_says_no_plateau_where_there_is_no_knee():
+    from msrl import report
+
+    assert report._flattens({"low_level": None, "execution_rate": 200}) == (
+        "low level no plateau within these sizes, execution rate 200")
 
 
 def test_completed_runs_resume_from_the_jsonl(tmp_path):

@@ -31,9 +31,11 @@ def test_the_seed_table_gives_seed_means_spread_and_item_intervals():
     assert rows["SFT"]["low_level_mean"] == pytest.approx(10.0)
     low, high = map(float, rows["GRPO stage 1"]["low_level"].split("[")[1].rstrip("]").split(","))
     assert 0 <= low < 25 < high <= 50
-    notes = final.notes(list(rows.values()))
-    assert notes == ["eval split: SFT -> GRPO stage 1: execution rate +50.0, low level +15.0 (means over seeds)"]
     assert "execution_rate_mean" not in benchmark.seed_frame(list(rows.values())).columns
+    notes = final.notes(evaluations)
+    # per item: seed 0 gains (0, +100, 0, 0) on execution, seed 1 (0, +100, +100, +100); pooled mean +50
+    assert len(notes) == 1 and notes[0].startswith("eval split: SFT -> GRPO stage 1: execution rate +50.0 [")
+    assert "low level +15.0 [" in notes[0] and "paired over 8 item pairs from 2 seed(s)" in notes[0]
 
 
 def _fake_run(run_dir):

@@ -40,11 +40,7 @@ HOSTILE = "import os\nos.system('rm -rf /')\n"
 @pytest.fixture(scope="module")
 def renderer():
     with RenderPool(workers=2, timeout_s=5) as pool:
-        renderer = rewards.CompletionRenderer(pool)
-        previous = rewards.get_renderer()
-        rewards.set_renderer(renderer)
-        yield renderer
-        rewards.set_renderer(previous)
+        yield rewards.CompletionRenderer(pool)
 
 
 @pytest.fixture(scope="module")
@@ -54,23 +50,36 @@ def reference_record(renderer):
     return json.dumps(result.record)
 
 
-def score(completions, record):
+def score(completions, record, renderer, **context):
     columns = {"record": [record] * len(completions)}
-    return (rewards.get_reward("execution")(completions, **columns),
-            rewards.get_reward("textual")(completions, **columns))
+    execution, textual = rewards.reward_funcs(["execution", "textual"], rewards.RewardContext(renderer, **context))
+    return execution(completions, **columns), textual(completions, **columns)
 
 
-def test_rewards_are_registered_by_name_with_trl_names():
-    assert {"execution", "textual"} <= set(rewards.REWARDS)
-    assert rewards.get_reward("textual").__name__ == "textual"
+def test_rewards_are_built_by_name_with_trl_names(renderer):
+    assert {"execution", "textual", "visual"} <= set(rewards.REWARD_FACTORIES)
+    context = rewards.RewardContext(renderer)
+    assert [f.__name__ for f in rewards.reward_funcs(["textual", "execution"], context)] == ["textual", "execution"]
     with pytest.raises(KeyError, match="no reward named"):
-        rewards.get_reward("nope")
+        rewards.reward_funcs(["nope"], context)
+    with pytest.raises(ValueError, match="needs a judge"):
+        rewards.reward_funcs(["visual"], context)
+
+
+def test_two_contexts_do_not_share_their_renderer_or_weights(renderer, reference_record):
+    """No module state: each trainer's rewards read only the context they were built with."""
+    with RenderPool(workers=1, timeout_s=5) as other_pool:
+        other = rewards.CompletionRenderer(other_pool)
+        type_only = {"data": 0, "type": 1, "layout": 0, "title": 0, "labels": 0}
+        assert score([WRONG_DATA], reference_record, other, textual_weights=type_only)[1] == [1.0]
+        assert score([WRONG_DATA], reference_record, renderer)[1][0] < 1.0
+        assert other.executions == 1
 
 
 def test_good_and_bad_completions_are_ordered(renderer, reference_record):
     names = ["good", "close", "wrong_data", "wrong_type", "no_title", "broken", "hostile"]
     completions = [GOOD, CLOSE_DATA, WRONG_DATA, WRONG_TYPE, NO_TITLE, BROKEN, HOSTILE]
-    execution, textual = score(completions, reference_record)
+    execution, textual = score(completions, reference_record, renderer)
     got = dict(zip(names, textual))
     assert execution == [1, 1, 1, 1, 1, 0, 0]
     assert got["good"] == pytest.approx(1.0)
@@ -90,28 +99,30 @@ def test_textual_parts_isolate_what_differs(renderer, reference_record):
 def test_each_completion_is_executed_once_for_all_rewards(renderer, reference_record):
     completions = [REFERENCE.replace("10.0", str(10 + i)) for i in range(4)]
     before = renderer.executions
-    score(completions, reference_record)
+    score(completions, reference_record, renderer)
     assert renderer.executions - before == 4  # execution and textual shared the four runs
 
 
 def test_conversational_completions_are_accepted(renderer, reference_record):
     completion = [{"role": "assistant", "content": GOOD}]
-    assert score([completion], reference_record) == ([1.0], [pytest.approx(1.0)])
+    assert score([completion], reference_record, renderer) == ([1.0], [pytest.approx(1.0)])
 
 
 def test_textual_weights_are_configuration(renderer, reference_record):
-    try:
-        rewards.configure_textual(weights={"data": 0, "type": 1, "layout": 0, "title": 0, "labels": 0})
-        assert score([WRONG_DATA], reference_record)[1] == [1.0]
-        with pytest.raises(KeyError, match="unknown textual parts"):
-            rewards.configure_textual(weights={"colour": 1})
-    finally:
-        rewards.configure_textual(weights=dict(rewards.DEFAULT_TEXTUAL_WEIGHTS))
+    type_only = {"data": 0, "type": 1, "layout": 0, "title": 0, "labels": 0}
+    assert score([WRONG_DATA], reference_record, renderer, textual_weights=type_only)[1] == [1.0]
+    with pytest.raises(KeyError, match="unknown textual parts"):
+        rewards.RewardContext(renderer, textual_weights={"colour": 1})
+    from msrl.presets import SMALL
+
+    context = rewards.context_from_preset(SMALL, renderer)
+    assert context.textual_weights == SMALL.textual_weights and context.tolerance == SMALL.data_tolerance
 
 
 def test_a_missing_record_column_is_a_clear_error(renderer):
+    textual = rewards.reward_funcs(["textual"], rewards.RewardContext(renderer))[0]
     with pytest.raises(KeyError, match="`record` column"):
-        rewards.get_reward("textual")([GOOD])
+        textual([GOOD])
 
 
 def test_stylistically_different_programs_normalize_to_the_same_code():

@@ -5,6 +5,11 @@ Two item sets, each a list of {id, image, reference, type}: the corpus' held-out
 read from ``../shared`` (references rendered once per run in the sandbox and cached in
 ``RUN_DIR/cache``). ``evaluate_model`` returns the scores, the generated programs and their sandbox
 results (for galleries).
+
+The image-dependence control (not in the paper): on the sets named in ``preset.eval.control_sets``
+each model is also asked for the same items with a derangement of the set's images (item i gets
+item i+1's image) and scored against item i's reference. ``image_gain`` = low-level(own image) -
+low-level(deranged): about 0 for a model that ignores its input, however high its scores.
 """
 
 from __future__ import annotations
@@ -28,10 +33,31 @@ class ModelEvaluation:
     generated: list[str]
     results: list[RenderResult]
     evaluation: Evaluation
+    control: ModelEvaluation | None = None  # the same items with deranged images (image_gain)
 
     @property
     def summary(self) -> dict:
         return self.evaluation.summary
+
+
+def deranged(items: list[dict]) -> list[dict]:
+    """The items with each one's image replaced by the next item's (a derangement when n >= 2)."""
+    return [{**item, "image": items[(i + 1) % len(items)]["image"]} for i, item in enumerate(items)]
+
+
+def with_image_control(evaluation: ModelEvaluation, control: ModelEvaluation) -> ModelEvaluation:
+    """Attach the deranged-image evaluation and its summary figures to ``evaluation``."""
+    evaluation.control = control
+    evaluation.summary["low_level_deranged"] = control.summary["low_level"]
+    evaluation.summary["image_gain"] = evaluation.summary["low_level"] - control.summary["low_level"]
+    return evaluation
+
+
+def evaluate_with_control(name: str, items: list[dict], generate, pool: RenderPool, judge=None) -> ModelEvaluation:
+    """Score ``generate(images) -> programs`` on its own images and on deranged ones."""
+    own = score(name, items, generate([i["image"] for i in items]), pool, judge)
+    control = score(f"{name} · deranged images", items, generate([i["image"] for i in deranged(items)]), pool)
+    return with_image_control(own, control)
 
 
 def eval_split_items(split, n: int) -> list[dict]:
@@ -106,25 +132,39 @@ def _file_name(model_name: str, set_name: str) -> str:
 
 def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]], pool: RenderPool, preset,
                         out_dir, judge=None) -> dict[str, ModelEvaluation]:
-    """Generate and score one checkpoint on every set; the generations are kept in
-    ``out_dir/evaluations`` and a later call (or stage 07) re-scores them instead of generating."""
+    """Generate and score one checkpoint on every set (and, on ``preset.eval.control_sets``, on the
+    set's deranged images); the generations are kept in ``out_dir/evaluations`` and a later call (or
+    stage 07) re-scores them instead of generating."""
     from .model import load_model_and_processor
 
     folder = Path(out_dir) / EVALUATIONS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    out, model = {}, None
-    for set_name, items in sets.items():
-        path = folder / _file_name(model_name, set_name)
+    loaded: list = []
+
+    def model_and_processor():
+        if not loaded:  # loaded once, only when something has to be generated
+            loaded.extend(load_model_and_processor(checkpoint, preset.model))
+        return loaded
+
+    def evaluated(name: str, items: list[dict], file_name: str, set_judge):
+        path = folder / file_name
         if path.exists():
-            out[set_name] = load_evaluation(path, items, pool, judge)
-            if out[set_name] is not None:
-                continue
-        if model is None:
-            model, processor = load_model_and_processor(checkpoint, preset.model)
-        out[set_name] = evaluate_model(f"{model_name} · {set_name}", model, processor, items, pool,
-                                       preset.instruction, preset.eval.max_new_tokens, preset.eval.batch_size,
-                                       judge=judge)
-        save_evaluation(out[set_name], path)
+            evaluation = load_evaluation(path, items, pool, set_judge)
+            if evaluation is not None:
+                return evaluation
+        model, processor = model_and_processor()
+        evaluation = evaluate_model(name, model, processor, items, pool, preset.instruction,
+                                    preset.eval.max_new_tokens, preset.eval.batch_size, judge=set_judge)
+        save_evaluation(evaluation, path)
+        return evaluation
+
+    out = {}
+    for set_name, items in sets.items():
+        out[set_name] = evaluated(f"{model_name} · {set_name}", items, _file_name(model_name, set_name), judge)
+        if set_name in preset.eval.control_sets and len(items) >= 2:
+            control = evaluated(f"{model_name} · {set_name} · deranged images", deranged(items),
+                                _file_name(model_name, set_name + " deranged"), None)
+            with_image_control(out[set_name], control)
     return out
 
 
@@ -161,7 +201,8 @@ def first_seed(evaluations: dict, set_name: str) -> dict:
     return out
 
 
-SEED_METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct")
+SEED_METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct",
+                "image_gain")
 
 
 def seed_table(evaluations: dict) -> list[dict]:
@@ -189,6 +230,26 @@ def seed_table(evaluations: dict) -> list[dict]:
                 row[metric] += " [{:.1f}, {:.1f}]".format(*bootstrap_interval(values))
         rows.append(row)
     return rows
+
+
+def paired_difference(before: dict, after: dict, metric: str) -> dict | None:
+    """after - before on the same items: ``before``/``after`` map seed -> ModelEvaluation of one set.
+    Each seed of ``after`` is paired with the same seed of ``before`` (or its first seed: SFT has
+    one); per-item differences are pooled over the pairs, with a 95 % bootstrap interval over them.
+    None when the metric has no per-item values."""
+    import numpy as np
+
+    differences = []
+    for seed, later in after.items():
+        earlier = before.get(seed, next(iter(before.values())))
+        old = dict(zip((r["id"] for r in earlier.evaluation.rows), item_values(earlier, metric)))
+        new = dict(zip((r["id"] for r in later.evaluation.rows), item_values(later, metric)))
+        differences += [new[i] - old[i] for i in new if i in old]
+    if not differences:
+        return None
+    low, high = bootstrap_interval(differences)
+    return {"metric": metric, "mean": float(np.mean(differences)), "low": low, "high": high,
+            "n": len(differences), "pairs": len(after)}
 
 
 def seed_frame(rows: list[dict]):
@@ -223,13 +284,18 @@ def bootstrap_interval(values: list[float], n_resamples: int = 1000, level: floa
 def summary_scale(metric: str) -> float:
     """Factor from an item row's value to the summary's 0..100 scale: rows hold F1s in 0..1, and the
     low-level and judge scores already in 0..100."""
-    return 1.0 if metric in ("low_level", "judge") else 100.0
+    return 1.0 if metric in ("low_level", "judge", "image_gain") else 100.0
 
 
 def item_values(evaluation: ModelEvaluation, metric: str) -> list[float]:
     """Per-item values on the summary's scale (execution and F1s x 100)."""
     if metric == "execution_rate":
         return [100.0 * bool(r["executed"]) for r in evaluation.evaluation.rows]
+    if metric == "image_gain":  # per item: own image minus the deranged image, same reference
+        if getattr(evaluation, "control", None) is None:
+            return []
+        return [own["low_level"] - other["low_level"]
+                for own, other in zip(evaluation.evaluation.rows, evaluation.control.evaluation.rows)]
     return [summary_scale(metric) * float(r[metric]) for r in evaluation.evaluation.rows if metric in r]
 
 

@@ -144,7 +144,7 @@ class CorpusBuilder:
         self.dhashes = np.zeros((0, 32), dtype=np.uint8)
         self.tokenizer = None
         self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples,
-                             data_styles=self.data.data_styles)
+                             data_styles=self.data.data_styles, plan_comment=self.data.plan_comment)
 
     # -- public -------------------------------------------------------------------------------
 

@@ -5,6 +5,12 @@ Code styles vary with the spec's style: pyplot (``plt.bar``, ``plt.title``) or o
 (one tuple per category, unzipped into columns); one call per series in a loop or repeated calls;
 seaborn's functions for the types it draws. Output is deterministic given the spec, and always ends
 with ``plt.show()`` like ChartMimic's programs.
+
+Departure (``plan_comment``, the small preset): a program may open with ``# chart type: bar``. A
+model trained from scratch otherwise meets its first image-dependent choice deep in the data lines,
+where the text so far predicts the rest and the image is ignored (the small SFT model drew the same
+chart for every input). The comment makes the chart type the first thing written, predictable only
+from the image. It does not change what the program draws, and the metrics ignore comments.
 """
 
 from __future__ import annotations
@@ -115,7 +121,8 @@ def emit(spec: ChartSpec) -> str:
         imports.append("import numpy as np")
     if body.seaborn:
         imports.append("import seaborn as sns")
-    return "\n".join(imports) + "\n\n" + "\n".join(body.lines) + "\n"
+    plan = f"# chart type: {spec.chart_type}\n" if style.get("plan_comment") else ""
+    return plan + "\n".join(imports) + "\n\n" + "\n".join(body.lines) + "\n"
 
 
 def _decorate(code: _Code, spec: ChartSpec) -> None:

@@ -15,6 +15,9 @@ from .grpo import evaluate_runs, seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
 
 
+HYBRID = "single-stage hybrid"
+
+
 def best_ablation(preset, stage_input) -> tuple[str, list[int]] | None:
     """The non-reused ablation with the highest mean low-level score on the eval split, and its seeds."""
     reused = {a.name for a in ablation_plan.plan(preset) if a.reused_stage}
@@ -41,29 +44,49 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
         for seed, evaluations in evaluate_runs(stage, stage_input(stage), preset.rl_seeds, sets, pool, preset,
                                                judge).items():
             out[(label, seed)] = evaluations
+    # The single-stage hybrid is always compared with the curriculum; the best other ablation is shown too.
+    chosen = [("single-stage hybrid", HYBRID, list(preset.ablations.seeds))]
     best = best_ablation(preset, stage_input)
-    if best is not None:
-        name, seeds = best
-        ablation = next(a for a in ablation_plan.plan(preset) if a.name == name)
-        folder = ablation_plan.evaluation_folder(ablation, stage_input("06_ablations"), stage_input)
+    if best is not None and best[0] != HYBRID:
+        chosen.append((f"best ablation: {best[0]}", best[0], best[1]))
+    plan = {a.name: a for a in ablation_plan.plan(preset)}
+    for label, name, seeds in chosen:
+        folder = ablation_plan.evaluation_folder(plan[name], stage_input("06_ablations"), stage_input)
         for seed, checkpoint in seed_checkpoints(folder, seeds).items():
-            out[(f"best ablation: {name}", seed)] = evaluate_checkpoint(
-                ablation_plan.model_name(ablation, seed), checkpoint, sets, pool, preset, folder, judge)
+            out[(label, seed)] = evaluate_checkpoint(
+                ablation_plan.model_name(plan[name], seed), checkpoint, sets, pool, preset, folder, judge)
     return out
 
 
-def notes(rows: list[dict]) -> list[str]:
-    """Plain statements of the measured changes between consecutive models (no judgement added)."""
-    means = {(r["model"], r["set"]): r for r in rows}
+# (before, after) model pairs compared item by item in the notes: the paper's RL gains, and its
+# curriculum (two stages) against one hybrid stage with the same total steps.
+COMPARISONS = (("SFT", "GRPO stage 1"), ("GRPO stage 1", "GRPO stage 2"), ("SFT", "GRPO stage 2"),
+               ("single-stage hybrid", "GRPO stage 2"))
+PAIRED_METRICS = ("execution_rate", "low_level", "judge", "image_gain")
+
+
+def notes(evaluations: dict) -> list[str]:
+    """Plain statements of the measured paired differences (no judgement added):
+    ``{(model, seed): {set: ModelEvaluation}}`` -> one line per compared pair and set."""
+    from .benchmark import paired_difference
+
+    by_model: dict[tuple[str, str], dict] = {}
+    for (model, seed), sets in evaluations.items():
+        for set_name, evaluation in sets.items():
+            by_model.setdefault((model, set_name), {})[seed] = evaluation
     out = []
-    for set_name in dict.fromkeys(r["set"] for r in rows):
-        for before, after in (("SFT", "GRPO stage 1"), ("GRPO stage 1", "GRPO stage 2"), ("SFT", "GRPO stage 2")):
-            a, b = means.get((before, set_name)), means.get((after, set_name))
+    for set_name in dict.fromkeys(s for sets in evaluations.values() for s in sets):
+        for before, after in COMPARISONS:
+            a, b = by_model.get((before, set_name)), by_model.get((after, set_name))
             if not a or not b:
                 continue
-            changes = ", ".join(f"{m.replace('_', ' ')} {b[m + '_mean'] - a[m + '_mean']:+.1f}"
-                                for m in ("execution_rate", "low_level", "judge") if m + "_mean" in a and m + "_mean" in b)
-            out.append(f"{set_name}: {before} -> {after}: {changes} (means over seeds)")
+            changes = [d for d in (paired_difference(a, b, m) for m in PAIRED_METRICS) if d is not None]
+            if not changes:
+                continue
+            text = ", ".join(f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]"
+                             for d in changes)
+            out.append(f"{set_name}: {before} -> {after}: {text} (paired over {changes[0]['n']} item pairs "
+                       f"from {changes[0]['pairs']} seed(s); 95 % bootstrap interval)")
     return out
 
 

@@ -1,7 +1,7 @@
 """GRPO for the vision-language model through TRL's GRPOTrainer: the paper's two-stage curriculum.
 
-Reward ``R = wt * textual + wv * visual + we * execution``: the three are separate registered TRL
-rewards (msrl.rewards, msrl.judges) and the weights go to ``GRPOConfig.reward_weights`` from the
+Reward ``R = wt * textual + wv * visual + we * execution``: the three are separate TRL rewards
+built for each run by ``msrl.rewards.reward_funcs`` (with the run's renderer and judge) and the weights go to ``GRPOConfig.reward_weights`` from the
 stage preset; a reward whose weight is 0 for the whole run is not computed at all. TRL logs each
 component (``rewards/<name>/mean``). Stage 1 uses weights (1, 0, 0.5) on the first ``n_prompts`` of
 the ``rl`` split; stage 2 (0.5, 0.5, 0.5) on the next, disjoint ``n_prompts``, starting from stage 1.
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
 from .model import cuda_available
+from .precision import choose_bf16
 from .presets import Preset, RLStagePreset
 from .sft import last_checkpoint, prompt_messages
 
@@ -159,7 +160,7 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
     """
     from trl import GRPOTrainer
 
-    from . import judges, rewards
+    from . import rewards
     from .model import load_model_and_processor
 
     out_dir = Path(out_dir)
@@ -167,18 +168,15 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
         return json.loads((out_dir / DONE_FILE).read_text())
     names = active_rewards(stage.weights, weight_schedule)
     weights = [stage.weights[REWARD_NAMES.index(n)] for n in names]
-    rewards.configure_textual(preset.textual_weights, preset.data_tolerance)
-    if pool is not None:
-        rewards.set_renderer(rewards.CompletionRenderer(pool))
-    if judge is not None:
-        judges.configure_visual(judge)
+    context = rewards.context_from_preset(preset, rewards.CompletionRenderer(pool), judge)
     clock = RewardClock()
-    reward_funcs = [clock.wrap(rewards.get_reward(n)) for n in names]
+    reward_funcs = [clock.wrap(f) for f in rewards.reward_funcs(names, context)]
 
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
     trainer_dir = out_dir / TRAINER_DIR
     # bf16 only on GPU; on CPU GRPO stays fp32 (we measured bf16 autocast for SFT steps only).
-    config = grpo_config(stage, trainer_dir, preset.seed, weights, bf16=preset.sft.bf16 and cuda_available())
+    config = grpo_config(stage, trainer_dir, preset.seed, weights,
+                         bf16=cuda_available() and choose_bf16(preset.sft.bf16)["bf16"])
     trainer_ref: dict = {}
     all_callbacks = [clock.callback(), *(callbacks or [])]
     if weight_schedule is not None:

@@ -1,16 +1,19 @@
 """The SFT plateau study: the same SFT protocol at growing data sizes, and a token-weighted variant.
 
 Protocol: for each size on the preset's geometric grid, each seed, and each loss (uniform, and
-token-weighted if enabled), train a fresh model from the same initial weights for one epoch over a
-seeded random subset of the ``sft`` split, then score it on the same held-out ``eval`` items.
-Compute is held **per sample** (one epoch at every size, as the paper's SFT runs): a larger size means
-proportionally more steps. That measures what more data buys under the paper's recipe. Holding it
-per run (the same steps at every size) would instead measure data diversity at fixed compute and
-would confound small sizes with many epochs.
+token-weighted if enabled), train a fresh model from the same initial weights (stage 02's
+vision warm-up, shared like a pretrained vision tower) over a seeded random subset of the ``sft``
+split, then score it on the same held-out ``eval`` items. Compute is held either **per sample**
+(one epoch at every size, as the paper's SFT runs: a larger size means more steps) or **per run**
+(``fixed_steps`` at every size: smaller sizes repeat their data). Per sample measures what more
+data buys under the paper's recipe, but at CPU scale its small sizes get a few dozen steps and
+every model scores 0 (our earlier small runs: 4 to 50 steps, all zero). Per run holds the compute
+that makes a model write code and asks what more *distinct* data buys; the small preset uses it.
 
 Each finished run is appended to ``runs.jsonl``, so an interrupted study resumes at the next run.
-``plateau_point`` names the first size after which doubling the data gains less than ``min_gain``
-points of the metric.
+``plateau_point`` names a knee only where the curve first rises and then flattens: the first size
+after which every doubling gains less than ``min_gain`` points. A curve that is flat everywhere
+(e.g. zero) or still rising has no knee.
 """
 
 from __future__ import annotations
@@ -23,7 +26,20 @@ from pathlib import Path
 
 RUNS_FILE = "runs.jsonl"
 VARIANTS = ("uniform", "token_weighted")
-CONTENT_WEIGHT = 3.0  # weight of content tokens (digits, rare tokens) vs boilerplate in the variant
+
+
+def run_steps(plateau, size: int) -> int:
+    """Optimizer steps of one run: ``fixed_steps`` when set (compute held per run), else one pass
+    over ``size`` pairs at ``steps_per_sample`` (compute held per sample)."""
+    if plateau.fixed_steps > 0:
+        return plateau.fixed_steps
+    return max(1, math.ceil(size * plateau.steps_per_sample))
+
+
+def compute_protocol(plateau) -> str:
+    if plateau.fixed_steps > 0:
+        return f"fixed per run: {plateau.fixed_steps} steps at every size"
+    return f"per sample: {plateau.steps_per_sample} steps per pair (one epoch at every size)"
 
 
 def completed_runs(out_dir: Path) -> list[dict]:
@@ -53,14 +69,16 @@ def run_study(preset, base: str, corpus, out_dir: str | Path, pool, eval_items: 
                 if (size, seed, variant) in done:
                     continue
                 subset = corpus["sft"].shuffle(seed=seed).select(range(size))
-                steps = max(1, math.ceil(size * preset.plateau.steps_per_sample / preset.sft.grad_accum))
+                steps = run_steps(preset.plateau, size)
+                # the base already had its warm-up (02's, shared by every run): SFT only
                 sft = dataclasses.replace(preset.sft, epochs=1, max_steps=steps, save_steps=10**9,
-                                          logging_steps=max(1, steps // 10))
+                                          logging_steps=max(1, steps // 10), warmup_steps=0)
                 if variant == "token_weighted" and weights is None:
                     from transformers import AutoTokenizer
 
                     tokenizer = AutoTokenizer.from_pretrained(base)
-                    weights = content_token_weights(tokenizer, corpus["sft"]["code"][:2000], CONTENT_WEIGHT)
+                    sample = corpus["sft"]["code"][:preset.plateau.weight_sample]
+                    weights = content_token_weights(tokenizer, sample, preset.plateau.content_weight)
                 run_dir = out_dir / f"run-{size}-{seed}-{variant}"
                 shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
                 run = train_sft(dataclasses.replace(preset, seed=seed), base, subset, run_dir,
@@ -97,11 +115,15 @@ def aggregate(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float,
 
 
 def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0) -> int | None:
-    """First size whose next doubling (or larger step) gains less than ``min_gain`` per doubling."""
-    for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:]):
-        doublings = max(1e-9, math.log2(next_size / size))
-        if (next_mean - mean) / doublings < min_gain:
-            return size
+    """The knee: the first size after which every further doubling gains less than ``min_gain``,
+    provided the curve rose by at least ``min_gain`` per doubling somewhere before it. None ("no
+    plateau within these sizes") when the curve never rises (e.g. zero everywhere) or still rises at
+    its largest size."""
+    gains = [(next_mean - mean) / max(1e-9, math.log2(next_size / size))
+             for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])]
+    for k in range(1, len(points) - 1):
+        if any(g >= min_gain for g in gains[:k]) and all(g < min_gain for g in gains[k:]):
+            return points[k][0]
     return None
 
 

@@ -36,6 +36,7 @@ class DataPreset:
     max_points: int = 40       # scatter points / line x values per chart (program length)
     max_samples: int = 40      # histogram values (x3) / box and violin samples per group
     data_styles: tuple[str, ...] = DATA_STYLES  # how programs spell data: lists, numpy, records (emit.py)
+    plan_comment: bool = False  # open each program with "# chart type: bar" (emit.py; small preset)
     workers: int = 2           # sandbox worker processes for rendering (machine has 2 cores)
     shard_size: int = 500      # pairs per on-disk shard: the unit of resumability
 
@@ -72,8 +73,16 @@ class SFTPreset:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    bf16: bool = False
+    bf16: bool | str = False   # bf16 autocast; "auto": only where measured faster than fp32 (precision.py)
     gradient_checkpointing: bool = False  # only costs time on CPU with a tiny model
+    # Batches of programs of similar length (transformers' LengthGroupedSampler): a random batch of 8
+    # is padded to its longest program (552 tokens where the median is ~325), which set the step time.
+    group_by_length: bool = True
+    # Vision warm-up before SFT (vision_warmup.py): steps of the vision tower alone; 0 = none.
+    warmup_steps: int = 0
+    warmup_lr: float = 2e-3
+    warmup_batch_size: int = 16
+    freeze_vision: bool = False  # train only the language model (LLaMA-Factory's Qwen2-VL default)
     logging_steps: int = 10
     save_steps: int = 200      # resumable checkpoints this often
     deepspeed: str | None = None  # path of a DeepSpeed config (paper preset)
@@ -86,6 +95,9 @@ class PlateauPreset:
     steps_per_sample: float    # compute held per-sample: steps = ceil(size x this / batch)
     n_eval: int                # eval prompts per point
     token_weighting: bool = True  # also run the token-weighted SFT variant at every size
+    fixed_steps: int = 0       # > 0: the same steps at every size (compute per run, plateau.py)
+    content_weight: float = 3.0  # token-weighted variant: weight of content tokens (digits, rare) vs 1
+    weight_sample: int = 2_000   # programs whose token counts define "rare" for the variant
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,8 @@ class EvalPreset:
     n_chartmimic: int          # ChartMimic public items scored per model (0 = skip)
     max_new_tokens: int
     batch_size: int
+    # Sets also scored with deranged images (benchmark.py: image_gain); doubles their generation time.
+    control_sets: tuple[str, ...] = ("eval split",)
 
 
 @dataclass(frozen=True)
@@ -185,19 +199,23 @@ SMALL = Preset(
     # only (one tuple per category, unzipped): with separate lists, 90 % of the SFT model's programs
     # crashed on lists of different lengths (README, Results, SFT).
     # The rl split holds what the RL stages draw (200 + 100 prompts); eval what 02-07 score.
+    # Programs open with their chart type (plan_comment): without it the SFT model wrote the same
+    # chart whatever the input (README, Results).
     data=DataPreset(n_sft=3_000, n_rl=300, n_eval=100, image_px=448, dpi=64,
-                    max_code_tokens=512, max_points=12, max_samples=12, data_styles=("records",)),
-    # 112x112 images (16 image tokens): measured 1.3 s/step vs 1.6 s at 224x224, same learning.
-    model=ModelPreset(base="tiny", max_pixels=112 * 112),
-    # 750 steps of batch 8 (2 epochs of the 3,000 pairs) at lr 2e-3, cosine, bf16 autocast, our lean
-    # trainer: 1.25 s a step in the series (935 s), 86 % greedy execution on held-out prompts. The
-    # cosine tail matters: the run's own checkpoints at steps 200/400/600 executed 0/12/42 %.
+                    max_code_tokens=512, max_points=12, max_samples=12, data_styles=("records",),
+                    plan_comment=True),
+    # 224x224 images (64 image tokens; 112x112 gave 16, where a title is 2 px tall).
+    model=ModelPreset(base="tiny", max_pixels=224 * 224),
+    # 750 steps of batch 8 (2 epochs of the 3,000 pairs) at lr 2e-3, cosine, bf16 where it is faster
+    # (precision.py). First 800 steps of vision warm-up (chart type and palette from the mean image
+    # token, ~3 min), then SFT with the vision tower frozen: without both, the model wrote one chart
+    # type for every input (README, Results: what we tried).
     sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=2, max_steps=750, warmup_ratio=0.05,
-                  bf16=True, save_steps=100),
-    # Five sizes on a doubling grid, two seeds, both losses: 20 runs of one epoch each (compute per
-    # sample, as the paper's SFT), ~390 steps in all, what the series' hour leaves after 02.
-    plateau=PlateauPreset(sizes=(25, 50, 100, 200, 400), seeds=(0, 1), steps_per_sample=0.125,
-                          n_eval=24),
+                  bf16="auto", save_steps=100, warmup_steps=800, freeze_vision=True),
+    # Three sizes on a x4 grid, two seeds, both losses: 12 runs of 100 steps each (compute per run:
+    # one epoch of 25-400 pairs, 4-50 steps, scored 0 everywhere; 60 steps still write no code).
+    plateau=PlateauPreset(sizes=(100, 400, 1600), seeds=(0, 1), steps_per_sample=0.125, n_eval=24,
+                          fixed_steps=100),
     # G = 8 rollouts per prompt (MM-EUREKA's default), 2 prompts per step; steps are what 2 cores allow.
     # Stage 2 has half of stage 1's prompts and steps, as in the paper (22k / 11k).
     # Completions are cut at 384 tokens (89 % of the rl split's programs are shorter): a looping
@@ -210,8 +228,8 @@ SMALL = Preset(
     # 64 eval items and 32 ChartMimic items spread over all chart families: eleven models are scored
     # on them in 02-07, so their number is what bounds the evaluation time.
     eval=EvalPreset(n_eval=64, n_chartmimic=32, max_new_tokens=512, batch_size=16),
-    ablations=AblationPreset(seeds=(0,), sweep=((1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.5)),
-                             sweep_steps=8),
+    # No weight sweeps at this scale: the hour goes to SFT that reads the chart (sweeps: paper preset).
+    ablations=AblationPreset(seeds=(0,), sweep=(), sweep_steps=8),
     rl_seeds=(0, 1),
 )
 

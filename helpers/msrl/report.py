@@ -40,8 +40,8 @@ def _fmt(value, digits: int = 1) -> str:
 
 def _flattens(value) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{metric.replace('_', ' ')} {_fmt(size)}" for metric, size in value.items()) or "—"
-    return _fmt(value)
+        return ", ".join(f"{metric.replace('_', ' ')} {_flattens(size)}" for metric, size in value.items()) or "—"
+    return "no plateau within these sizes" if value is None else _fmt(value)
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -61,7 +61,7 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
     run_dir = Path(run_dir)
     data, sft, plateau = (read_metrics(run_dir, stage) for stage in ("01", "02", "03"))
     columns = ["model", "set", "seeds", "execution_rate", "low_level", "judge", "text", "layout", "type", "color",
-               "distinct"]
+               "distinct", "image_gain"]
     parts = [
         f"# MSRL run report ({final.get('scale')})",
         "",
@@ -87,7 +87,8 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         "",
         "Judge: " + final.get("judge", "—") + ". Execution rate, low-level, judge and the four F1s are in 0..100; "
         "`distinct` is the share of different programs among a model's generations (low: the same program "
-        "whatever the chart).",
+        "whatever the chart); `image_gain` is low-level with each item's own image minus low-level with another "
+        "item's image (about 0: the model ignores its input; eval split only).",
         "",
         "## For orientation only: the paper's ChartMimic figures (a different model and scale)",
         markdown_table(PAPER_CHARTMIMIC, ["model", "execution_rate", "low_level", "judge"]),

@@ -1,4 +1,4 @@
-"""MSRL rewards with TRL's reward-function signature, registered by name.
+"""MSRL rewards with TRL's reward-function signature, built explicitly and registered by name.
 
 ``R = wt * textual + wv * visual + we * execution`` (paper, Sec. 3). Each component is a separate
 TRL reward function; the weights are not in code: they go to ``GRPOConfig.reward_weights`` from the
@@ -10,7 +10,13 @@ preset, and TRL logs every component separately.
   chart-type F1), ``layout`` (subplot grid F1), ``title`` (titles and suptitle) and ``labels``
   (axis labels), text compared case- and space-insensitively. A part counts only where either chart
   has something for it (a chart without a title is not rewarded for omitting one). 0 if it fails.
-- ``visual``: registered by the judges module (msrl.judges) - a judge scores rendered vs reference.
+- ``visual``: the judge's 0..100 score of the rendered completion against the input chart, / 100.
+
+Rewards are built, not configured: ``reward_funcs(names, context)`` (open-r1's ``get_reward_funcs``)
+takes a ``RewardContext`` (the renderer, the textual part weights and tolerance, the judge) and
+returns one closure per name; nothing is kept in module state, so two trainers in one process (or
+one per rank) never share a renderer or a judge by accident. ``context_from_preset`` builds the
+context from a preset.
 
 Departure from the paper: it extracts these facts from the normalized code *text*; we extract them
 from the executed figure (msrl.introspect), which also sees values computed by loops or numpy. The
@@ -29,29 +35,36 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from . import metrics
 from .normalize import normalize_or_keep
 from .sandbox import RenderPool, RenderResult, shared_pool
 
-REWARDS: dict[str, Callable] = {}
+REWARD_FACTORIES: dict[str, Callable] = {}
 TEXTUAL_PARTS = ("data", "type", "layout", "title", "labels")
 
 
 def register(name: str):
-    """Register a TRL reward function ``f(completions, **columns) -> list[float]`` under ``name``."""
-    def decorator(function):
-        function.__name__ = name  # TRL names the logged reward column after the function
-        REWARDS[name] = function
-        return function
+    """Register a reward factory ``make(context) -> f(completions, **columns) -> list[float]``."""
+    def decorator(factory):
+        REWARD_FACTORIES[name] = factory
+        return factory
     return decorator
 
 
-def get_reward(name: str) -> Callable:
-    try:
-        return REWARDS[name]
-    except KeyError:
-        raise KeyError(f"no reward named {name!r}; registered: {', '.join(sorted(REWARDS))}") from None
+def reward_funcs(names, context: RewardContext) -> list[Callable]:
+    """The TRL reward functions called ``names``, each bound to ``context``."""
+    funcs = []
+    for name in names:
+        try:
+            factory = REWARD_FACTORIES[name]
+        except KeyError:
+            raise KeyError(f"no reward named {name!r}; registered: {', '.join(sorted(REWARD_FACTORIES))}") from None
+        function = factory(context)
+        function.__name__ = name  # TRL names the logged reward column after the function
+        funcs.append(function)
+    return funcs
 
 
 def completion_text(completion) -> str:
@@ -97,19 +110,6 @@ class CompletionRenderer:
         for key in keys:
             self._cache.move_to_end(key)
         return [self._cache[k] for k in keys]
-
-
-_renderer = CompletionRenderer()
-
-
-def set_renderer(renderer: CompletionRenderer) -> None:
-    """Use a specific renderer/pool for all registered rewards (e.g. one per trainer)."""
-    global _renderer
-    _renderer = renderer
-
-
-def get_renderer() -> CompletionRenderer:
-    return _renderer
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,18 +196,24 @@ def textual_score(gen: dict | None, ref: dict, weights: dict, tolerance: float =
 # the registered TRL reward functions
 
 DEFAULT_TEXTUAL_WEIGHTS = {part: 1.0 for part in TEXTUAL_PARTS}
-_textual_config = {"weights": dict(DEFAULT_TEXTUAL_WEIGHTS), "tolerance": 0.05}
 
 
-def configure_textual(weights: dict | None = None, tolerance: float | None = None) -> None:
-    """Set the textual reward's part weights and data tolerance (from the preset)."""
-    if weights is not None:
-        unknown = set(weights) - set(TEXTUAL_PARTS)
+@dataclass(frozen=True)
+class RewardContext:
+    """Everything a reward reads besides its batch: built once per trainer, passed explicitly."""
+    renderer: CompletionRenderer
+    textual_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXTUAL_WEIGHTS))
+    tolerance: float = 0.05  # the paper's soft value match: within +-5 %
+    judge: object | None = None  # anything with ``score_many(references, candidates)``
+
+    def __post_init__(self):
+        unknown = set(self.textual_weights) - set(TEXTUAL_PARTS)
         if unknown:
             raise KeyError(f"unknown textual parts {sorted(unknown)}; parts are {TEXTUAL_PARTS}")
-        _textual_config["weights"] = dict(weights)
-    if tolerance is not None:
-        _textual_config["tolerance"] = float(tolerance)
+
+
+def context_from_preset(preset, renderer: CompletionRenderer, judge=None) -> RewardContext:
+    return RewardContext(renderer, dict(preset.textual_weights), preset.data_tolerance, judge)
 
 
 def batch_records(columns: dict, n: int) -> list[dict | None]:
@@ -219,14 +225,34 @@ def batch_records(columns: dict, n: int) -> list[dict | None]:
 
 
 @register("execution")
-def execution_reward(completions, **columns) -> list[float]:
-    return [1.0 if r.ok else 0.0 for r in _renderer.results(completions)]
+def execution_reward(context: RewardContext):
+    def execution(completions, **columns) -> list[float]:
+        return [1.0 if r.ok else 0.0 for r in context.renderer.results(completions)]
+    return execution
 
 
 @register("textual")
-def textual_reward(completions, **columns) -> list[float]:
-    results = _renderer.results(completions)
-    refs = batch_records(columns, len(completions))
-    return [textual_score(r.record if r.ok else None, ref, _textual_config["weights"],
-                          _textual_config["tolerance"]) if ref is not None else 0.0
-            for r, ref in zip(results, refs)]
+def textual_reward(context: RewardContext):
+    def textual(completions, **columns) -> list[float]:
+        refs = batch_records(columns, len(completions))
+        results = context.renderer.results(completions)
+        return [textual_score(r.record if r.ok else None, ref, context.textual_weights, context.tolerance)
+                if ref is not None else 0.0 for r, ref in zip(results, refs)]
+    return textual
+
+
+@register("visual")
+def visual_reward(context: RewardContext):
+    """The judge's total / 100 against the dataset's ``image`` column; 0 where nothing was drawn."""
+    if context.judge is None:
+        raise ValueError("the visual reward needs a judge: RewardContext(judge=msrl.judges.make_judge(...))")
+
+    def visual(completions, **columns) -> list[float]:
+        references = columns.get("image")
+        if references is None:
+            raise KeyError("the visual reward needs the dataset's `image` column (the reference chart)")
+        results = context.renderer.results(completions)
+        candidates = [r.png if r.ok else None for r in results]
+        scores = context.judge.score_many(list(references)[:len(completions)], candidates)
+        return [s.total / 100.0 for s in scores]
+    return visual

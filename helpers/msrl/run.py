@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import layout
+from .precision import choose_bf16, cpu_name
 from .presets import DEFAULT_SCALE, PRESETS
 
 VERSIONED_PACKAGES = ("msrl", "torch", "transformers", "trl", "peft", "accelerate", "datasets",
@@ -82,6 +83,8 @@ def load_manifest(run_dir: Path, scale: str, seed: int) -> dict:
         manifest = {"scale": scale, "seed": seed, "created": _now(), "stages": {}}
     manifest["git_commit"] = git_commit()
     manifest["versions"] = package_versions()
+    manifest["cpu"] = cpu_name()
+    manifest["precision"] = choose_bf16(PRESETS[scale].sft.bf16)  # what "auto" picks on this machine
     return manifest
 
 

@@ -7,6 +7,10 @@ resumable checkpoints (``trainer/checkpoint-N``; a killed run continues from the
 TensorBoard logs and progress bars come from the Trainer; the final model is saved laid out like a
 hub checkpoint (``checkpoint/``) so later stages load it with ``msrl.model.load_model_and_processor``.
 
+Warm-up (``SFTPreset.warmup_steps``, not in the paper): a model trained from scratch learns the code
+long before it learns to look. Before SFT, the vision tower is trained alone to tell the chart type
+and palette from the mean of its image tokens (``msrl.vision_warmup``); SFT starts from that model.
+
 The token-weighted variant (the plateau study's proposed check) replaces the uniform per-token loss
 by a weighted mean: tokens that carry chart content (any token with a digit, and tokens rarer than
 the corpus median) get weight ``content_weight``, boilerplate tokens weight 1.
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
 from .model import cuda_available
+from .precision import choose_bf16, cpu_name
 from .presets import Preset, SFTPreset
 
 
@@ -35,12 +40,14 @@ def to_sft_dataset(split, instruction: str):
     def convert(row):
         return {"prompt": prompt_messages(instruction),
                 "completion": [{"role": "assistant", "content": [{"type": "text", "text": row["code"]}]}],
-                "images": [row["image"]]}
+                "images": [row["image"]],
+                "length": len(row["code"])}  # for batches of similar length (SFTPreset.group_by_length)
 
     return split.map(convert, remove_columns=split.column_names)
 
 
-def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_examples: int):
+def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_examples: int, bf16: bool = False):
+    """TRL's SFTConfig from the preset; ``bf16`` is the resolved precision (``precision.choose_bf16``)."""
     from trl import SFTConfig
 
     steps_per_epoch = max(1, n_examples // (preset.batch_size * preset.grad_accum))
@@ -58,9 +65,11 @@ def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_e
         save_steps=preset.save_steps,
         save_total_limit=2,
         report_to=["tensorboard"],
-        bf16=preset.bf16,
-        use_cpu=preset.bf16 and not cuda_available(),  # bf16 autocast on CPU (avx512_bf16): 0.75 vs 0.84 s/step
+        bf16=bf16,
+        use_cpu=bf16 and not cuda_available(),  # bf16 autocast on CPU (avx512_bf16): 0.75 vs 0.84 s/step
         gradient_checkpointing=preset.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if preset.group_by_length else "random",
+        length_column_name="length",
         max_length=max_length,
         completion_only_loss=True,
         seed=seed,
@@ -104,6 +113,11 @@ def _trainer_class():
 
         token_weights = None
 
+        def _set_signature_columns_if_needed(self):
+            super()._set_signature_columns_if_needed()
+            if "length" not in self._signature_columns:  # kept for the length-grouped sampler
+                self._signature_columns = [*self._signature_columns, "length"]
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if self.token_weights is None:
                 outputs = model(**inputs, use_cache=False)
@@ -132,6 +146,43 @@ def last_checkpoint(trainer_dir: Path) -> str | None:
 
 
 DONE_FILE = "sft_done.json"
+WARMUP_DIR = "warmup"
+
+
+def start_checkpoint(sft_dir: str | Path) -> Path:
+    """What stage 02's SFT started from: its warm-up model if it had one, else its initial model
+    (the plateau study trains every run from it)."""
+    warmed = Path(sft_dir) / WARMUP_DIR / CHECKPOINT_DIR
+    return warmed if (warmed / "config.json").exists() else Path(sft_dir) / "init"
+
+
+def freeze_vision_tower(model) -> None:
+    """Keep the vision tower and merger as they are (LLaMA-Factory's default for Qwen2-VL SFT). On
+    our from-scratch model, SFT otherwise turned the image tokens into a large constant vector (an
+    attention sink: feature norm 25 -> 65, the image-dependent part unchanged) that said nothing
+    about the chart."""
+    for name, parameter in model.named_parameters():
+        if ".visual." in f".{name}":
+            parameter.requires_grad_(False)
+
+
+def warm_up(preset: Preset, base, train_split, out_dir: Path, sft: SFTPreset) -> tuple[Path, dict]:
+    """The vision warm-up before SFT, saved as ``out_dir/checkpoint`` (done once; resumable as a
+    whole). Returns (the checkpoint to start SFT from, the warm-up's record)."""
+    import json
+
+    from .model import load_model_and_processor
+    from .vision_warmup import warm_up_vision
+
+    checkpoint, done = out_dir / CHECKPOINT_DIR, out_dir / DONE_FILE
+    if not done.exists():
+        model, processor = load_model_and_processor(base, preset.model, for_training=True)
+        record = warm_up_vision(model, processor, train_split, sft.warmup_steps, sft.warmup_lr,
+                                sft.warmup_batch_size, seed=preset.seed)
+        model.save_pretrained(str(checkpoint))
+        processor.save_pretrained(str(checkpoint))
+        done.write_text(json.dumps({k: v for k, v in record.items() if k != "log"}))
+    return checkpoint, json.loads(done.read_text())
 
 
 def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path,
@@ -151,10 +202,17 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
     out_dir = Path(out_dir)
     if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
         return json.loads((out_dir / DONE_FILE).read_text())
+    warmup = None
+    if sft.warmup_steps > 0:  # first teach the vision tower to see charts (msrl.vision_warmup)
+        base, warmup = warm_up(preset, base, train_split, out_dir / WARMUP_DIR, sft)
     trainer_dir = out_dir / TRAINER_DIR
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
+    if sft.freeze_vision:
+        freeze_vision_tower(model)
     dataset = to_sft_dataset(train_split, preset.instruction)
-    config = sft_config(sft, trainer_dir, preset.seed, preset.model.max_position_embeddings, len(dataset))
+    precision = choose_bf16(sft.bf16)
+    config = sft_config(sft, trainer_dir, preset.seed, preset.model.max_position_embeddings, len(dataset),
+                        bf16=precision["bf16"])
     trainer = _trainer_class()(model=model, args=config, train_dataset=dataset, processing_class=processor,
                             peft_config=lora_config(sft) if sft.use_lora else None, callbacks=callbacks)
     if token_weights is not None:
@@ -167,7 +225,9 @@ def train_sft(preset: Preset, base: str | Path, train_split, out_dir: str | Path
     if sft.use_lora:
         final = final.merge_and_unload()  # later stages load a plain checkpoint
     record = {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
-              "resumed_from": resume, "seconds": seconds}
+              "resumed_from": resume, "seconds": seconds, "precision": precision, "cpu": cpu_name()}
+    if warmup is not None:
+        record["warmup"] = warmup
     if trainer.accelerator.is_main_process:
         final.save_pretrained(str(out_dir / CHECKPOINT_DIR))
         processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))

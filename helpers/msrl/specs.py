@@ -86,6 +86,7 @@ class Limits:
     max_points: int = 40    # scatter points / line x values
     max_samples: int = 40   # histogram values / box and violin samples per group
     data_styles: tuple[str, ...] = DATA_STYLES  # how programs spell their data (see emit.py)
+    plan_comment: bool = False  # programs open with "# chart type: bar" (see emit.py)
 
     def __post_init__(self):
         unknown = set(self.data_styles) - set(DATA_STYLES)
@@ -162,6 +163,7 @@ def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str 
     spec.table_id = table.id
     spec.style = _style(rng, chart_type, max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1),
                         limits.data_styles)
+    spec.style["plan_comment"] = limits.plan_comment
     return spec
 
 
@@ -369,6 +371,7 @@ def _subplots(table, rng, lim):
     spec.style = _style(rng, "subplots", 3, lim.data_styles)
     spec.style["api"] = "oo"
     spec.style["figsize"] = [4 * grid[1] + 1, 3 * grid[0] + 1]
+    spec.style["plan_comment"] = lim.plan_comment
     return spec
 
 

@@ -12,7 +12,7 @@ style 20, clarity 10 points.
   (``vllm serve Qwen/Qwen2.5-VL-72B-Instruct``, the paper's evaluator; or a hosted model), with a
   cache, retries, bounded concurrency and a recorded fallback to the embedded judge.
 
-The registered TRL reward ``visual`` (total / 100) scores completions with the configured judge;
+The TRL reward ``visual`` (msrl.rewards, total / 100) scores completions with the judge it is built with;
 the reference image is the RL dataset's ``image`` column.
 """
 
@@ -89,6 +89,3 @@ def agreement(evaluations, parts=("low_level", "text", "layout", "type", "color"
             out[subset][part] = round(float(spearmanr(judged, other).statistic), 3) if varied else None
     return out
 
-
-from . import reward as _reward  # noqa: E402,F401  (registers the "visual" reward)
-from .reward import configure_visual, get_judge  # noqa: E402,F401
