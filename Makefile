@@ -42,7 +42,10 @@ run: $(STAMP)
 report: $(STAMP)
 	$(PY) -m msrl.report --run-dir $(RUN_DIR)
 
+# ruff first (seconds): lint and format check, then the suite in one pytest process.
 test: $(STAMP)
+	$(VENV)/bin/ruff check helpers tests bench
+	$(VENV)/bin/ruff format --check helpers tests bench
 	$(PY) -m pytest -q $(ARGS)
 
 lab: $(STAMP)

@@ -35,8 +35,9 @@ def main() -> None:
     from msrl.corpus import CorpusBuilder
     from msrl.presets import get_preset
 
-    preset = get_preset("small", {"data.dpi": DPI, "data.n_sft": args.n, "data.n_rl": 16, "data.n_eval": 16,
-                                  "data.shard_size": 200})
+    preset = get_preset(
+        "small", {"data.dpi": DPI, "data.n_sft": args.n, "data.n_rl": 16, "data.n_eval": 16, "data.shard_size": 200}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         builder = CorpusBuilder(preset, Path(tmp) / "corpus")
         report = builder.build(Path(tmp) / "tokenizer")
@@ -44,8 +45,10 @@ def main() -> None:
 
         codes = [c for p in builder._shard_paths("sft") for c in pd.read_parquet(p)["code"]]
     built = sum(report.n_pairs.values())
-    print(f"build: {built} pairs ({report.attempted} rendered) in {report.seconds:.1f} s "
-          f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})")
+    print(
+        f"build: {built} pairs ({report.attempted} rendered) in {report.seconds:.1f} s "
+        f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})"
+    )
 
     with ProcessPoolExecutor(2, initializer=_warm) as executor:
         draw = partial(_exec_in_process, dpi=DPI)
@@ -53,10 +56,14 @@ def main() -> None:
         start = time.perf_counter()
         ran = sum(executor.map(draw, codes))
         ceiling = len(codes) / (time.perf_counter() - start)
-    print(f"ceiling: {ran}/{len(codes)} of the same programs drawn in-process, unsandboxed, "
-          f"2 processes, dpi {DPI} = {ceiling:.1f} charts/s")
-    print(f"build / ceiling = {report.charts_per_s / ceiling:.2f};  target 30 charts/s: "
-          f"{'met' if report.charts_per_s >= 30 else 'not met'}")
+    print(
+        f"ceiling: {ran}/{len(codes)} of the same programs drawn in-process, unsandboxed, "
+        f"2 processes, dpi {DPI} = {ceiling:.1f} charts/s"
+    )
+    print(
+        f"build / ceiling = {report.charts_per_s / ceiling:.2f};  target 30 charts/s: "
+        f"{'met' if report.charts_per_s >= 30 else 'not met'}"
+    )
 
 
 if __name__ == "__main__":

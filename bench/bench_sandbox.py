@@ -17,7 +17,6 @@ in-process / fresh python (printed): where drawing dominates, no renderer can re
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -45,17 +44,22 @@ def program_sets(n: int) -> dict[str, list[str]]:
     sets = {}
     if CHARTMIMIC_DIR.is_dir():
         sets["ChartMimic references"] = [item["code"] for item in load_benchmark(limit=n)]
-    sets["light charts"] = [SAMPLES[i % len(SAMPLES)].replace("figsize=(6, 4)", f"figsize=(6, {3 + i % 3})")
-                            for i in range(n)]
+    sets["light charts"] = [
+        SAMPLES[i % len(SAMPLES)].replace("figsize=(6, 4)", f"figsize=(6, {3 + i % 3})") for i in range(n)
+    ]
     return sets
 
 
 # Every method does the same work: the program's own savefig/show do nothing (the references save
 # PDFs), then the current figure is rendered once to PNG.
 # (The original savefig is kept on the class once, so a long-lived process does not lose it.)
-NEUTRALIZE = ("import matplotlib\nmatplotlib.use('Agg')\nimport io\nfrom matplotlib.figure import Figure\n"
-              "Figure._bench_save = getattr(Figure, '_bench_save', Figure.savefig)\n_save = Figure._bench_save\n"
-              "Figure.savefig = lambda *a, **k: None\n")
+NEUTRALIZE = (
+    "import matplotlib\nmatplotlib.use('Agg')\nimport io\nfrom matplotlib.figure import Figure\n"
+    "Figure._bench_save = getattr(Figure, '_bench_save', Figure.savefig)\n_save = Figure._bench_save\n"
+    "Figure.savefig = lambda *a, **k: None\n"
+)
+
+
 def _exec_in_process(code: str, dpi: float | None = None) -> bool:
     """Execute and draw one program in this process (no sandbox), rendered once to PNG."""
     import matplotlib.pyplot as plt
@@ -112,8 +116,10 @@ def compare(codes: list[str], workers: int) -> None:
         inproc_rate = timed("in-process", lambda: sum(executor.map(_exec_in_process, codes)), len(codes))
     with ThreadPoolExecutor(workers) as executor:
         fresh_rate = timed("fresh python", lambda: sum(executor.map(_fresh_python, codes)), len(codes))
-    print(f"pool / fresh python = {pool_rate / fresh_rate:5.1f}x  (target >= 6x; "
-          f"ceiling in-process / fresh python = {inproc_rate / fresh_rate:.1f}x)")
+    print(
+        f"pool / fresh python = {pool_rate / fresh_rate:5.1f}x  (target >= 6x; "
+        f"ceiling in-process / fresh python = {inproc_rate / fresh_rate:.1f}x)"
+    )
     print(f"pool / in-process   = {pool_rate / inproc_rate:5.2f}x  (target >= 0.7x)")
 
 

@@ -55,12 +55,24 @@ def test_rows_hold_image_spec_and_reference_record(built):
     assert json.loads(row["record"])["axes"]
 
 
-EXPECTED_CALLS = {"bar": {"bar"}, "barh": {"barh", "bar"}, "grouped_bar": {"bar"}, "stacked_bar": {"bar"},
-                  "line": {"plot"}, "area": {"fill_between", "stackplot"}, "scatter": {"scatter"},
-                  "pie": {"pie"}, "donut": {"pie"}, "hist": {"hist", "bar"}, "box": {"boxplot"},
-                  "violin": {"violinplot", "fill_between", "fill_betweenx"},
-                  "heatmap": {"imshow", "pcolormesh"}, "errorbar": {"errorbar"}, "radar": {"plot_polar"},
-                  "subplots": {"bar", "barh", "plot", "scatter", "hist", "fill_between", "stackplot", "pie"}}
+EXPECTED_CALLS = {
+    "bar": {"bar"},
+    "barh": {"barh", "bar"},
+    "grouped_bar": {"bar"},
+    "stacked_bar": {"bar"},
+    "line": {"plot"},
+    "area": {"fill_between", "stackplot"},
+    "scatter": {"scatter"},
+    "pie": {"pie"},
+    "donut": {"pie"},
+    "hist": {"hist", "bar"},
+    "box": {"boxplot"},
+    "violin": {"violinplot", "fill_between", "fill_betweenx"},
+    "heatmap": {"imshow", "pcolormesh"},
+    "errorbar": {"errorbar"},
+    "radar": {"plot_polar"},
+    "subplots": {"bar", "barh", "plot", "scatter", "hist", "fill_between", "stackplot", "pie"},
+}
 
 
 @pytest.mark.parametrize("data_style", DATA_STYLES)
@@ -74,8 +86,9 @@ def test_a_spec_and_its_code_agree(pool, data_style):
         for library in ("matplotlib", "seaborn"):
             for _ in range(60):
                 try:
-                    specs.append(sample_spec(rng.choice(by_split["sft"]), chart_type, rng, library=library,
-                                             limits=limits))
+                    specs.append(
+                        sample_spec(rng.choice(by_split["sft"]), chart_type, rng, library=library, limits=limits)
+                    )
                     break
                 except SpecError:
                     continue
@@ -130,12 +143,16 @@ def test_an_interrupted_build_resumes_to_the_same_corpus(tmp_path, pool, built, 
 def test_near_duplicate_images_are_caught_and_different_charts_are_not(pool):
     import numpy as np
 
-    base = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(5, 3.5))\n"
-            "ax.bar(['a', 'b', 'c', 'd'], {values}, color='{color}')\nax.set_title('{title}')\n")
-    programs = [base.format(values=[3, 5, 2, 6], color="tab:blue", title="Sales"),
-                base.format(values=[3, 5, 2, 6], color="tab:green", title="Sales"),   # same chart, recoloured
-                base.format(values=[6, 1, 4, 2], color="tab:blue", title="Sales"),    # other data
-                base.replace("ax.bar", "ax.plot").format(values=[3, 5, 2, 6], color="tab:blue", title="Sales")]
+    base = (
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(5, 3.5))\n"
+        "ax.bar(['a', 'b', 'c', 'd'], {values}, color='{color}')\nax.set_title('{title}')\n"
+    )
+    programs = [
+        base.format(values=[3, 5, 2, 6], color="tab:blue", title="Sales"),
+        base.format(values=[3, 5, 2, 6], color="tab:green", title="Sales"),  # same chart, recoloured
+        base.format(values=[6, 1, 4, 2], color="tab:blue", title="Sales"),  # other data
+        base.replace("ax.bar", "ax.plot").format(values=[3, 5, 2, 6], color="tab:blue", title="Sales"),
+    ]
     hashes = [r.extra["image_stats"]["dhash"] for r in pool.map(programs, extract=False)]
     seen = corpus_mod._hash_bytes(hashes[:1])
     near, other_data, other_type = (corpus_mod._hamming_hits(seen, corpus_mod._hash_bytes([h])[0]) for h in hashes[1:])
@@ -151,7 +168,6 @@ def test_an_unknown_data_style_is_refused():
 def test_the_plan_comment_names_the_chart_type_first_and_draws_the_same_chart(pool):
     """The small preset's programs open with their chart type; the figure is the one without it."""
     import dataclasses
-
 
     table = load_tables(("synthetic",), n_synthetic=40)["sft"][0]
     spec = sample_spec(table, "bar", random.Random(3), limits=Limits(plan_comment=True))

@@ -6,9 +6,9 @@ from msrl import generate
 
 
 def test_the_loop_rule_fires_on_repetition_and_not_on_digits_or_varied_rows():
-    looping_row = [5, 6, 7, 8] * 10                    # period 4, 40 tokens
-    digits = [1, 2] + [0] * 10 + [3]                  # "1000000000003": a long number, not a loop
-    period_13 = [(i * 7) % 13 for i in range(40)]    # a 13-token loop, 3 times over
+    looping_row = [5, 6, 7, 8] * 10  # period 4, 40 tokens
+    digits = [1, 2] + [0] * 10 + [3]  # "1000000000003": a long number, not a loop
+    period_13 = [(i * 7) % 13 for i in range(40)]  # a 13-token loop, 3 times over
     rows = [(i * i + 3 * i) % 17 for i in range(40)]  # no period: rows that differ
     ids = torch.tensor([looping_row, digits + rows[:27], period_13, rows])
     assert generate.looping(ids).tolist() == [True, False, True, False]

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from msrl import ablations, grpo
+from msrl import ablations, curriculum, grpo
 from msrl.presets import SMALL, get_preset
 
 TRAIN = """
@@ -36,8 +36,12 @@ def test_a_killed_grpo_run_resumes_from_its_last_checkpoint(smoke_corpus, tmp_pa
     out, _, tokenizer_dir, _ = smoke_corpus
     args = [str(out / "corpus" / "dataset"), str(tokenizer_dir), "4", str(tmp_path)]
     trainer_dir = tmp_path / "grpo" / "trainer"
-    process = subprocess.Popen([sys.executable, "-c", TRAIN, *args], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAIN, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and not grpo.last_checkpoint(trainer_dir) and process.poll() is None:
         time.sleep(0.2)
@@ -61,10 +65,12 @@ def test_a_killed_grpo_run_resumes_from_its_last_checkpoint(smoke_corpus, tmp_pa
 def test_the_two_stages_draw_disjoint_prompts(smoke_corpus):
     _, dataset, _, _ = smoke_corpus
     preset = get_preset("smoke")
-    first = grpo.rl_prompts(dataset["rl"], preset.instruction, preset.rl_stage1.n_prompts,
-                            grpo.stage_offset(preset, "rl_stage1"))
-    second = grpo.rl_prompts(dataset["rl"], preset.instruction, preset.rl_stage2.n_prompts,
-                             grpo.stage_offset(preset, "rl_stage2"))
+    first = grpo.rl_prompts(
+        dataset["rl"], preset.instruction, preset.rl_stage1.n_prompts, curriculum.prompt_offset(preset, "rl_stage1")
+    )
+    second = grpo.rl_prompts(
+        dataset["rl"], preset.instruction, preset.rl_stage2.n_prompts, curriculum.prompt_offset(preset, "rl_stage2")
+    )
     assert set(first["record"]).isdisjoint(second["record"])
     assert set(first.column_names) == {"prompt", "image", "record"}
     with pytest.raises(ValueError, match="rl split has"):
@@ -72,7 +78,7 @@ def test_the_two_stages_draw_disjoint_prompts(smoke_corpus):
 
 
 def test_linear_ramp_moves_the_weights_over_the_first_half_then_holds():
-    ramp = grpo.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5), 0.5)
+    ramp = curriculum.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5), 0.5)
     assert ramp(0.0) == (1.0, 0.0, 0.5)
     assert ramp(0.25) == pytest.approx((0.75, 0.25, 0.5))
     assert ramp(0.5) == ramp(1.0) == pytest.approx((0.5, 0.5, 0.5))
@@ -82,14 +88,17 @@ def test_only_rewards_with_weight_are_computed():
     assert grpo.active_rewards((1.0, 0.0, 0.5)) == ["textual", "execution"]
     assert grpo.active_rewards((0.5, 0.5, 0.5)) == ["textual", "visual", "execution"]
     # a ramp that starts at zero visual weight still needs the visual reward later
-    ramp = grpo.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5))
+    ramp = curriculum.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5))
     assert grpo.active_rewards((1.0, 0.0, 0.5), ramp) == ["textual", "visual", "execution"]
 
 
 def test_the_schedule_callback_sets_the_trainers_reward_weights_each_step():
     trainer = SimpleNamespace(reward_weights=None)
-    callback = grpo._schedule_callback({"trainer": trainer}, grpo.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5)),
-                                       ["textual", "visual", "execution"])
+    callback = grpo._schedule_callback(
+        {"trainer": trainer},
+        curriculum.linear_ramp((1.0, 0.0, 0.5), (0.5, 0.5, 0.5)),
+        ["textual", "visual", "execution"],
+    )
     callback.on_step_begin(None, SimpleNamespace(global_step=5, max_steps=20), None)
     assert trainer.reward_weights.tolist() == pytest.approx([0.75, 0.25, 0.5])
     callback.on_step_begin(None, SimpleNamespace(global_step=20, max_steps=20), None)
@@ -107,8 +116,13 @@ def test_the_stage_configs_carry_the_paper_weights_and_preset_values(tmp_path):
 
 def test_the_ablation_plan_runs_hybrid_and_ramp_at_the_curriculums_compute(monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr(ablations, "run_stage", lambda preset, key, split, bases, folder, pool, judge, stage,
-                        weight_schedule: calls.append((folder.name, stage, weight_schedule)))
+    monkeypatch.setattr(
+        ablations,
+        "run_stage",
+        lambda preset, key, split, bases, folder, pool, judge, stage, weight_schedule: calls.append(
+            (folder.name, stage, weight_schedule)
+        ),
+    )
     names = [a.name for a in ablations.plan(SMALL)]
     assert names[:4] == ["stage 1 only", "two-stage", "single-stage hybrid", "linear ramp"]
     assert len(names) == 4 + len(SMALL.ablations.sweep)
@@ -122,3 +136,14 @@ def test_the_ablation_plan_runs_hybrid_and_ramp_at_the_curriculums_compute(monke
     assert no_ramp is None and ramp(0.0) == s1.weights and ramp(0.5) == pytest.approx(s2.weights)
     assert sweep.max_steps == SMALL.ablations.sweep_steps and sweep.weights == SMALL.ablations.sweep[0]
     assert dataclasses.replace(sweep, weights=s1.weights, max_steps=s1.max_steps) == s1
+
+
+def test_the_curriculum_orders_the_stages_and_builds_the_hybrid():
+    assert [s.stage for s in curriculum.STAGES] == ["04_rl_stage1", "05_rl_stage2"]
+    assert [s.starts_from for s in curriculum.STAGES] == ["02_sft", "04_rl_stage1"]
+    assert curriculum.prompt_offset(SMALL, "rl_stage1") == 0
+    assert curriculum.prompt_offset(SMALL, "rl_stage2") == SMALL.rl_stage1.n_prompts
+    hybrid = curriculum.single_stage(SMALL, SMALL.rl_stage2.weights)
+    assert hybrid.weights == SMALL.rl_stage2.weights
+    assert hybrid.n_prompts == SMALL.rl_stage1.n_prompts + SMALL.rl_stage2.n_prompts
+    assert hybrid.max_steps == SMALL.rl_stage1.max_steps + SMALL.rl_stage2.max_steps

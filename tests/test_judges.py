@@ -56,12 +56,15 @@ def test_a_failed_candidate_scores_zero(reference):
     assert score.total == 0.0 and set(score.parts) == set(judges.DIMENSIONS)
 
 
-@pytest.mark.parametrize("change, dimension", [
-    ({"kind": "line"}, "chart_type"),
-    ({"values": (6, 1, 5, 2)}, "data"),
-    ({"grid": (1, 2)}, "layout"),
-    ({"color": "tab:red"}, "style"),
-])
+@pytest.mark.parametrize(
+    "change, dimension",
+    [
+        ({"kind": "line"}, "chart_type"),
+        ({"values": (6, 1, 5, 2)}, "data"),
+        ({"grid": (1, 2)}, "layout"),
+        ({"color": "tab:red"}, "style"),
+    ],
+)
 def test_changing_one_dimension_lowers_that_dimension(reference, change, dimension):
     assert parts(reference, draw())[dimension] == pytest.approx(1.0)
     assert parts(reference, draw(**change))[dimension] <= 0.8
@@ -108,7 +111,7 @@ class _Server:
     """A loopback OpenAI-compatible server whose answers the test scripts."""
 
     def __init__(self):
-        self.answers: list = []   # each: a string answer, an int HTTP status, or ("sleep", seconds)
+        self.answers: list = []  # each: a string answer, an int HTTP status, or ("sleep", seconds)
         self.requests: list[dict] = []
         server = self
 
@@ -147,8 +150,13 @@ def server():
 
 
 def judge_for(server_url, **kwargs):
-    options = {"timeout_s": 2.0, "retries": 1, "concurrency": 4, "backoff_s": 0.01,
-               "fallback": embedded.EmbeddedJudge(use_ocr=False)}
+    options = {
+        "timeout_s": 2.0,
+        "retries": 1,
+        "concurrency": 4,
+        "backoff_s": 0.01,
+        "fallback": embedded.EmbeddedJudge(use_ocr=False),
+    }
     options.update(kwargs)
     return mllm.MLLMJudge(server_url, "test-model", **options)
 
@@ -203,19 +211,26 @@ def test_mllm_judge_without_fallback_raises_a_clear_error(reference):
         judge.score(reference, draw())
 
 
-@pytest.mark.parametrize("answer, expected", [
-    ('{"chart_type": 20, "layout": 10, "text": 20, "data": 20, "style": 20, "clarity": 10}', 100.0),
-    ('Scores: ```json\n{"Chart Type": 10, "Layout": 5, "Text Content": 10, "Data": 10, "Style": 10, '
-     '"Clarity": 5}\n```', 50.0),
-    ("chart type: 20\nlayout: 10\ntext: 0\ndata: 0\nstyle: 0\nclarity: 10", 40.0),
-    ('{"chart_type": 99, "layout": -3, "text": 20, "data": 20, "style": 20, "clarity": 10}', 90.0),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ('{"chart_type": 20, "layout": 10, "text": 20, "data": 20, "style": 20, "clarity": 10}', 100.0),
+        (
+            'Scores: ```json\n{"Chart Type": 10, "Layout": 5, "Text Content": 10, "Data": 10, "Style": 10, '
+            '"Clarity": 5}\n```',
+            50.0,
+        ),
+        ("chart type: 20\nlayout: 10\ntext: 0\ndata: 0\nstyle: 0\nclarity: 10", 40.0),
+        ('{"chart_type": 99, "layout": -3, "text": 20, "data": 20, "style": 20, "clarity": 10}', 90.0),
+    ],
+)
 def test_parse_scores_reads_json_and_text_and_clamps(answer, expected):
     assert judges.weighted_total(mllm.parse_scores(answer)) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("answer", ["", "The charts are similar.", '{"chart_type": 20, "layout": 10}',
-                                    '{"chart_type": "high"}'])
+@pytest.mark.parametrize(
+    "answer", ["", "The charts are similar.", '{"chart_type": 20, "layout": 10}', '{"chart_type": "high"}']
+)
 def test_parse_scores_rejects_incomplete_answers(answer):
     with pytest.raises(mllm.JudgeParseError):
         mllm.parse_scores(answer)
@@ -234,9 +249,11 @@ def test_make_judge_builds_the_preset_backend(tmp_path):
 def test_visual_reward_scores_completions_against_the_image_column(reference):
     from msrl import rewards
 
-    good = ("import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\n"
-            "plt.bar(['North', 'South', 'East', 'West'], [3, 5, 2, 6], color='tab:blue')\n"
-            "plt.title('Sales by region')\nplt.show()\n")
+    good = (
+        "import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\n"
+        "plt.bar(['North', 'South', 'East', 'West'], [3, 5, 2, 6], color='tab:blue')\n"
+        "plt.title('Sales by region')\nplt.show()\n"
+    )
     broken = "import matplotlib.pyplot as plt\nplt.bar([1, 2], [3]\n"
     from msrl.sandbox import RenderPool
 

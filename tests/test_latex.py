@@ -39,16 +39,28 @@ def test_a_realistic_results_table():
 
 
 def test_tabular_star_tabularx_and_single_header():
-    text = (r"\begin{tabularx}{\linewidth}{lXr} Model & Params (M) & Acc \\ \hline A & 12 & 0.5 \\ B & 7 & 0.7 \\"
-            r"\end{tabularx}")
+    text = (
+        r"\begin{tabularx}{\linewidth}{lXr} Model & Params (M) & Acc \\ \hline A & 12 & 0.5 \\ B & 7 & 0.7 \\"
+        r"\end{tabularx}"
+    )
     (table,) = parse_latex_tables(text).tables
     assert list(table.columns) == ["Model", "Params (M)", "Acc"] and list(table["Acc"]) == [0.5, 0.7]
     star = r"\begin{tabular*}{0.9\textwidth}{@{\extracolsep{\fill}}lc} x & y \\ a & 1 \\ b & 2 \\ \end{tabular*}"
     assert list(parse_latex_tables(star).tables[0]["y"]) == [1.0, 2.0]
 
 
-@pytest.mark.parametrize("cell, value", [("12.3 ± 0.4", 12.3), ("45.6%", 45.6), ("1,234", 1234.0),
-                                         ("3.2M", 3.2e6), ("-0.5", -0.5), ("2e-3", 0.002), ("12ms", 12.0)])
+@pytest.mark.parametrize(
+    "cell, value",
+    [
+        ("12.3 ± 0.4", 12.3),
+        ("45.6%", 45.6),
+        ("1,234", 1234.0),
+        ("3.2M", 3.2e6),
+        ("-0.5", -0.5),
+        ("2e-3", 0.002),
+        ("12ms", 12.0),
+    ],
+)
 def test_numbers(cell, value):
     assert parse_number(cell) == pytest.approx(value)
 
@@ -58,13 +70,16 @@ def test_missing_numbers(cell):
     assert math.isnan(parse_number(cell))
 
 
-@pytest.mark.parametrize("body, message", [
-    (r"{lcc} a & b & c \\ x & 1 & 2 & 3 \\", "row 2 has 4 cells where the table has 3"),
-    (r"{lc} a & b \\ x & \textbf{1 \\", "unbalanced braces"),
-    (r"{lc} a & b \\ x & y \\ z & w \\", "no numeric column"),
-    (r"{lc} a & b \\", "a header but no data rows"),
-    (r"lc} a & b \\", "missing column specification"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (r"{lcc} a & b & c \\ x & 1 & 2 & 3 \\", "row 2 has 4 cells where the table has 3"),
+        (r"{lc} a & b \\ x & \textbf{1 \\", "unbalanced braces"),
+        (r"{lc} a & b \\ x & y \\ z & w \\", "no numeric column"),
+        (r"{lc} a & b \\", "a header but no data rows"),
+        (r"lc} a & b \\", "missing column specification"),
+    ],
+)
 def test_malformed_tabulars_get_clear_errors(body, message):
     with pytest.raises(TableParseError, match=message):
         parse_tabular(body)

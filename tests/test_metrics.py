@@ -20,8 +20,12 @@ def pool():
 
 
 def record(texts=(), layout=(), calls=None, colors=()):
-    return {"texts": list(texts), "layout": [list(x) for x in layout], "calls": dict(calls or {}),
-            "colors": list(colors)}
+    return {
+        "texts": list(texts),
+        "layout": [list(x) for x in layout],
+        "calls": dict(calls or {}),
+        "colors": list(colors),
+    }
 
 
 def test_multiset_matching_uses_each_item_once():
@@ -51,10 +55,11 @@ def test_optimal_colour_assignment_matches_brute_force_permutations():
         sim = metrics.color_similarity(gen, ref)
         short, long_ = (gen, ref) if len(gen) <= len(ref) else (ref, gen)
         matrix = sim if len(gen) <= len(ref) else sim.T
-        brute = max(sum(matrix[i, j] for i, j in enumerate(perm))
-                    for perm in itertools.permutations(range(len(long_)), len(short)))
-        prf = metrics.color_prf(record(colors=[f"bar--{c}" for c in gen]),
-                                record(colors=[f"bar--{c}" for c in ref]))
+        brute = max(
+            sum(matrix[i, j] for i, j in enumerate(perm))
+            for perm in itertools.permutations(range(len(long_)), len(short))
+        )
+        prf = metrics.color_prf(record(colors=[f"bar--{c}" for c in gen]), record(colors=[f"bar--{c}" for c in ref]))
         assert prf.precision * len(gen) == pytest.approx(brute)
 
 
@@ -73,11 +78,11 @@ def test_failed_items_count_as_zero_over_the_full_denominator():
 @needs_chartmimic
 def test_references_score_100_against_an_independent_run_of_themselves(pool):
     items = load_benchmark(limit=40)
-    evaluation = evaluate([i["code"] for i in items], [i["code"] for i in items], pool,
-                          ids=[i["id"] for i in items])
+    evaluation = evaluate([i["code"] for i in items], [i["code"] for i in items], pool, ids=[i["id"] for i in items])
     assert len(evaluation.rows) >= 38  # a few references use APIs removed since ChartMimic was written
     assert all(r["low_level"] == pytest.approx(100.0) for r in evaluation.rows), [
-        r["id"] for r in evaluation.rows if r["low_level"] < 100]
+        r["id"] for r in evaluation.rows if r["low_level"] < 100
+    ]
 
 
 @needs_chartmimic
@@ -86,8 +91,10 @@ def test_controlled_edits_lower_the_intended_metric(pool):
     edits = {
         "title": ref.replace('title1 = "Beauty"', 'title1 = "Cosmetics"'),
         "color": ref.replace('axes[0].axvline(axvline1, color="black")', 'axes[0].axvline(axvline1, color="red")'),
-        "type": ref.replace('axes[0].barh(models, beauty_values, color="white", edgecolor="black")',
-                            'axes[0].plot(beauty_values, models, color="white")'),
+        "type": ref.replace(
+            'axes[0].barh(models, beauty_values, color="white", edgecolor="black")',
+            'axes[0].plot(beauty_values, models, color="white")',
+        ),
     }
     assert all(code != ref for code in edits.values())
     evaluation = evaluate(list(edits.values()), [ref] * len(edits), pool, ids=list(edits))
@@ -101,8 +108,10 @@ def test_controlled_edits_lower_the_intended_metric(pool):
 
 
 def test_dropping_a_subplot_lowers_layout_only(pool):
-    two = ("import matplotlib.pyplot as plt\nfig, axes = plt.subplots(1, 2)\n"
-           "axes[0].bar(['a', 'b'], [1, 2], color='tab:blue')\naxes[0].set_title('T')\n")
+    two = (
+        "import matplotlib.pyplot as plt\nfig, axes = plt.subplots(1, 2)\n"
+        "axes[0].bar(['a', 'b'], [1, 2], color='tab:blue')\naxes[0].set_title('T')\n"
+    )
     one = two.replace("plt.subplots(1, 2)", "plt.subplots(1, 1)\naxes = [axes]")
     row = evaluate([one], [two], pool).rows[0]
     assert row["layout"] < 1 and row["text"] == row["type"] == row["color"] == 1

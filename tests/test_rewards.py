@@ -29,7 +29,7 @@ A.set_xlabel("region")
 A.set_ylabel("Sales (k$)")
 P.savefig("chart.png")
 ```"""
-CLOSE_DATA = REFERENCE.replace("[10.0, 20.0, 30.0]", "[10.4, 19.2, 31.1]")   # within 5 %
+CLOSE_DATA = REFERENCE.replace("[10.0, 20.0, 30.0]", "[10.4, 19.2, 31.1]")  # within 5 %
 WRONG_DATA = REFERENCE.replace("[10.0, 20.0, 30.0]", "[14.0, 26.0, 40.0]")
 WRONG_TYPE = REFERENCE.replace("ax.bar(", "ax.plot(")
 NO_TITLE = REFERENCE.replace("ax.set_title('Sales by region')\n", "")
@@ -128,12 +128,17 @@ def test_a_missing_record_column_is_a_clear_error(renderer):
 def test_stylistically_different_programs_normalize_to_the_same_code():
     variants = [
         REFERENCE,
-        REFERENCE.replace("import matplotlib.pyplot as plt", "from matplotlib import pyplot as p")
-                 .replace("plt.", "p."),
-        "```python\n" + REFERENCE.replace("[10.0, 20.0, 30.0]", "data").replace(
-            "fig, ax", "data = [10.0, 20.0, 30.0]  # values\nfig, ax") + "plt.savefig('a.pdf')\n```",
+        REFERENCE.replace("import matplotlib.pyplot as plt", "from matplotlib import pyplot as p").replace(
+            "plt.", "p."
+        ),
+        "```python\n"
+        + REFERENCE.replace("[10.0, 20.0, 30.0]", "data").replace(
+            "fig, ax", "data = [10.0, 20.0, 30.0]  # values\nfig, ax"
+        )
+        + "plt.savefig('a.pdf')\n```",
         REFERENCE.replace("import matplotlib.pyplot as plt", "import matplotlib.pyplot\nplt = matplotlib.pyplot")
-        .replace("plt = matplotlib.pyplot", "").replace("plt.", "matplotlib.pyplot."),
+        .replace("plt = matplotlib.pyplot", "")
+        .replace("plt.", "matplotlib.pyplot."),
     ]
     normalized = {normalize_code(v) for v in variants}
     assert len(normalized) == 1, normalized

@@ -30,8 +30,9 @@ def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
 
     # a failing stage names the notebook, the cell and the error, and is recorded as failed
     with pytest.raises(StageFailed) as err:
-        run_series("smoke", tmp_path, notebook_dir=TOY, only=["02"], force=True,
-                   overrides={"seed": 99}, echo=messages.append)
+        run_series(
+            "smoke", tmp_path, notebook_dir=TOY, only=["02"], force=True, overrides={"seed": 99}, echo=messages.append
+        )
     assert "02_sft failed in cell" in str(err.value)
     assert "ValueError: toy failure requested" in str(err.value)
     assert layout.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "failed"
@@ -59,12 +60,18 @@ def test_a_fresh_clone_finds_no_finished_stage(tmp_path):
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(layout.REPO_ROOT), str(clone)], check=True)
-    tracked = subprocess.run(["git", "ls-files", "outputs"], cwd=clone, capture_output=True, text=True,
-                             check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "outputs"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert tracked == ["outputs/.gitkeep"]
     for scale in ("small", "smoke"):
-        status = subprocess.run([sys.executable, "-m", "msrl.run", "--scale", scale, "--status"], cwd=clone,
-                                env={"PYTHONPATH": str(clone / "helpers"), "PATH": "/usr/bin:/bin"},
-                                capture_output=True, text=True, check=True).stdout
+        status = subprocess.run(
+            [sys.executable, "-m", "msrl.run", "--scale", scale, "--status"],
+            cwd=clone,
+            env={"PYTHONPATH": str(clone / "helpers"), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert f"0 stage(s) done in {clone / 'outputs' / scale}" in status, status
         assert status.count("to run") == len(layout.STAGES)

@@ -9,8 +9,10 @@ import pytest
 
 from msrl.sandbox import RenderPool
 
-CHART = ("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
-         "ax.bar(['a', 'b'], [1, 2], color='red')\nax.set_title('ok')\n")
+CHART = (
+    "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"
+    "ax.bar(['a', 'b'], [1, 2], color='red')\nax.set_title('ok')\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,55 +37,71 @@ def hostile_programs(o):
         "infinite loop": ("while True:\n    pass\n", {"timeout"}),
         "sleep forever": ("import time\ntime.sleep(100)\n", {"timeout"}),
         "fork bomb": ("import os\nwhile True:\n    os.fork()\n", {"forbidden"}),
-        "multiprocessing bomb": ("import multiprocessing as m\nm.Process(target=print).start()\n",
-                                 {"forbidden"}),
+        "multiprocessing bomb": ("import multiprocessing as m\nm.Process(target=print).start()\n", {"forbidden"}),
         "memory bomb": ("x = bytearray(8 * 1024**3)\n", {"error", "killed"}),
-        "growing memory": ("x = []\nwhile True:\n    x.append(bytearray(50 * 1024**2))\n",
-                           {"error", "killed"}),
+        "growing memory": ("x = []\nwhile True:\n    x.append(bytearray(50 * 1024**2))\n", {"error", "killed"}),
         "write outside": (f"open({str(o['new'])!r}, 'w').write('pwned')\n", {"forbidden"}),
         "overwrite outside": (f"open({str(o['victim'])!r}, 'w').write('pwned')\n", {"forbidden"}),
         "delete outside": (f"import os\nos.remove({str(o['victim'])!r})\n", {"forbidden"}),
         "rmtree outside": (f"import shutil\nshutil.rmtree({str(o['dir'])!r})\n", {"forbidden"}),
         "rename outside": (f"import os\nos.rename({str(o['victim'])!r}, 'stolen.txt')\n", {"forbidden"}),
-        "symlink escape": (f"import os\nos.symlink({str(o['victim'])!r}, 'link')\n"
-                           "open('link', 'w').write('pwned')\n", {"forbidden"}),
+        "symlink escape": (
+            f"import os\nos.symlink({str(o['victim'])!r}, 'link')\nopen('link', 'w').write('pwned')\n",
+            {"forbidden"},
+        ),
         "read secret file": (f"print(open({str(o['secret'])!r}).read())\n", {"forbidden"}),
         "read shadow": ("print(open('/etc/shadow').read())\n", {"forbidden"}),
         "list home": ("import os\nprint(os.listdir('/root'))\n", {"forbidden"}),
-        "read secret env": ("import os\nassert 'MSRL_TEST_SECRET' not in os.environ\n"
-                            "raise RuntimeError('env clean')\n", {"error"}),
+        "read secret env": (
+            "import os\nassert 'MSRL_TEST_SECRET' not in os.environ\nraise RuntimeError('env clean')\n",
+            {"error"},
+        ),
         "socket": ("import socket\nsocket.create_connection(('127.0.0.1', 1))\n", {"forbidden"}),
-        "socket via importlib": ("import importlib\ns = importlib.import_module('_socket')\n"
-                                 "s.socket()\n", {"forbidden"}),
+        "socket via importlib": (
+            "import importlib\ns = importlib.import_module('_socket')\ns.socket()\n",
+            {"forbidden"},
+        ),
         "dns": ("import urllib.request\nurllib.request.urlopen('http://example.com')\n", {"forbidden"}),
         "subprocess": ("import subprocess\nsubprocess.run(['touch', '/tmp/pwned'])\n", {"forbidden"}),
         "os.system": ("import os\nos.system('touch /tmp/pwned')\n", {"forbidden"}),
         "exec": ("import os\nos.execv('/bin/sh', ['sh'])\n", {"forbidden"}),
         "kill parent": ("import os\nos.kill(os.getppid(), 9)\n", {"forbidden"}),
         "killpg": ("import os, signal\nos.killpg(0, signal.SIGKILL)\n", {"forbidden"}),
-        "ignore SIGTERM then loop": ("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                                     "while True:\n    pass\n", {"timeout"}),
-        "flood stdout": ("import sys\nfor _ in range(10**6):\n    print('x' * 100)\n"
-                         "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n", {"ok", "timeout"}),
-        "flood native fd": ("import os\nfor _ in range(10**5):\n    os.write(1, b'y' * 10000)\n",
-                            {"no_figure", "timeout"}),  # fd 1 is /dev/null in the child
-        "fill the disk": ("f = open('big.bin', 'wb')\nwhile True:\n    f.write(b'0' * 2**20)\n",
-                          {"error"}),
-        "huge figure": ("import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(2000, 2000))\n"
-                        "plt.plot([1, 2], [3, 4])\n", {"ok", "error"}),  # ~1 dpi: fonts may fail
-        "deep recursion": ("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\n"
-                           "f(0)\n", {"error", "killed", "timeout"}),
+        "ignore SIGTERM then loop": (
+            "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n",
+            {"timeout"},
+        ),
+        "flood stdout": (
+            "import sys\nfor _ in range(10**6):\n    print('x' * 100)\n"
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n",
+            {"ok", "timeout"},
+        ),
+        "flood native fd": (
+            "import os\nfor _ in range(10**5):\n    os.write(1, b'y' * 10000)\n",
+            {"no_figure", "timeout"},
+        ),  # fd 1 is /dev/null in the child
+        "fill the disk": ("f = open('big.bin', 'wb')\nwhile True:\n    f.write(b'0' * 2**20)\n", {"error"}),
+        "huge figure": (
+            "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(2000, 2000))\nplt.plot([1, 2], [3, 4])\n",
+            {"ok", "error"},
+        ),  # ~1 dpi: fonts may fail
+        "deep recursion": (
+            "import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1)\nf(0)\n",
+            {"error", "killed", "timeout"},
+        ),
         "segfault via ctypes": ("import ctypes\nctypes.string_at(0)\n", {"forbidden"}),
-        "ctypes already imported": ("import sys\nc = sys.modules['ctypes']\nc.CDLL(None).abort()\n",
-                                    {"forbidden"}),
-        "raise limits": ("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (10**6, 10**6))\n",
-                         {"forbidden"}),
-        "add a permissive audit hook": ("import sys\nsys.addaudithook(lambda *a: None)\n"
-                                        "open('/etc/shadow')\n", {"forbidden"}),
+        "ctypes already imported": ("import sys\nc = sys.modules['ctypes']\nc.CDLL(None).abort()\n", {"forbidden"}),
+        "raise limits": ("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (10**6, 10**6))\n", {"forbidden"}),
+        "add a permissive audit hook": (
+            "import sys\nsys.addaudithook(lambda *a: None)\nopen('/etc/shadow')\n",
+            {"forbidden"},
+        ),
         "never finishes drawing": (
             "import matplotlib.pyplot as plt\nfrom matplotlib.artist import Artist\n"
             "class Slow(Artist):\n    def draw(self, renderer):\n        while True:\n            pass\n"
-            "fig, ax = plt.subplots()\nax.add_artist(Slow())\n", {"timeout"}),
+            "fig, ax = plt.subplots()\nax.add_artist(Slow())\n",
+            {"timeout"},
+        ),
         "syntax error": ("plt.plot([1, 2)\n", {"error"}),
         "no figure": ("x = 1 + 1\n", {"no_figure"}),
         "exit early": ("import sys\nsys.exit(3)\n", {"no_figure"}),
@@ -112,12 +130,14 @@ def test_hostile_programs_are_contained(pool, outside, monkeypatch):
 
 
 def test_statuses_carry_clear_errors(pool, outside):
-    results = pool.map([
-        "while True:\n    pass\n",
-        f"open({str(outside['victim'])!r}, 'w')\n",
-        "1 / 0\n",
-        "import os\nos.kill(os.getpid(), 9)\n",
-    ])
+    results = pool.map(
+        [
+            "while True:\n    pass\n",
+            f"open({str(outside['victim'])!r}, 'w')\n",
+            "1 / 0\n",
+            "import os\nos.kill(os.getpid(), 9)\n",
+        ]
+    )
     assert "killed" in results[0].error and results[0].status == "timeout"
     assert "outside the sandbox" in results[1].error
     assert results[2].error.startswith("ZeroDivisionError") and "line 1" in results[2].error
@@ -125,19 +145,20 @@ def test_statuses_carry_clear_errors(pool, outside):
 
 
 def test_output_tail_is_bounded(pool):
-    result = pool.render("for i in range(100000):\n    print('line', i)\n"
-                         "import matplotlib.pyplot as plt\nplt.plot([1, 2])\n")
+    result = pool.render(
+        "for i in range(100000):\n    print('line', i)\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+    )
     assert result.ok
     assert len(result.stdout) <= 2000 and "line 99999" in result.stdout
     assert result.extra["stdout_chars"] > 10**6
 
 
 def test_huge_figures_are_drawn_at_a_bounded_size(pool):
-    from PIL import Image
     import io
 
-    result = pool.render("import matplotlib.pyplot as plt\nplt.figure(figsize=(300, 100))\n"
-                         "plt.plot([1, 2])\n")
+    from PIL import Image
+
+    result = pool.render("import matplotlib.pyplot as plt\nplt.figure(figsize=(300, 100))\nplt.plot([1, 2])\n")
     assert result.ok and result.extra.get("downscaled")
     assert max(Image.open(io.BytesIO(result.png)).size) <= 2048
 
@@ -181,9 +202,13 @@ def test_show_and_savefig_in_the_program_are_handled(pool):
 
 
 def test_jobs_do_not_share_state(pool):
-    first = pool.render("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.title('one')\n"
-                        "import matplotlib\nmatplotlib.rcParams['lines.color'] = 'red'\nGLOBAL = 1\n")
-    second = pool.render("import matplotlib\nassert matplotlib.rcParams['lines.color'] != 'red'\n"
-                         "assert 'GLOBAL' not in globals()\nimport matplotlib.pyplot as plt\n"
-                         "assert not plt.get_fignums()\nplt.plot([1])\n")
+    first = pool.render(
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.title('one')\n"
+        "import matplotlib\nmatplotlib.rcParams['lines.color'] = 'red'\nGLOBAL = 1\n"
+    )
+    second = pool.render(
+        "import matplotlib\nassert matplotlib.rcParams['lines.color'] != 'red'\n"
+        "assert 'GLOBAL' not in globals()\nimport matplotlib.pyplot as plt\n"
+        "assert not plt.get_fignums()\nplt.plot([1])\n"
+    )
     assert first.ok and second.ok, second.error

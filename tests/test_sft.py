@@ -34,8 +34,12 @@ def test_a_killed_sft_run_resumes_from_its_last_checkpoint(smoke_corpus, tmp_pat
     out, _, tokenizer_dir, _ = smoke_corpus
     dataset_dir = str(out / "corpus" / "dataset")
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([sys.executable, "-c", TRAIN, dataset_dir, str(tokenizer_dir), "8", str(run_dir)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", TRAIN, dataset_dir, str(tokenizer_dir), "8", str(run_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and not sft.last_checkpoint(run_dir / "trainer"):
         time.sleep(0.2)
@@ -69,8 +73,9 @@ def test_paper_preset_sft_configuration_loads():
     # global batch 32 = per-device batch x processes x accumulation, as in the paper
     assert paper.sft.batch_size * launch["num_processes"] * paper.sft.grad_accum == 32
     # DeepSpeed itself is only in the GPU environment; every other field builds a valid SFTConfig
-    config = sft.sft_config(dataclasses.replace(paper.sft, deepspeed=None, bf16=False), Path("/tmp/x"),
-                            paper.seed, 4096, 2_800_000)
+    config = sft.sft_config(
+        dataclasses.replace(paper.sft, deepspeed=None, bf16=False), Path("/tmp/x"), paper.seed, 4096, 2_800_000
+    )
     assert config.learning_rate == 1e-5 and config.num_train_epochs == 1
     assert config.per_device_train_batch_size == 4 and config.completion_only_loss
 

@@ -7,8 +7,14 @@ from msrl import tables
 
 
 def test_clean_keeps_numbers_and_one_label():
-    frame = pd.DataFrame({"rownames": [1, 2, 3, 4], "country": ["a", "b", "c", "d"],
-                          "gdp_per_capita": [1.5, 2, 3, 4], "flag": [True, False, True, True]})
+    frame = pd.DataFrame(
+        {
+            "rownames": [1, 2, 3, 4],
+            "country": ["a", "b", "c", "d"],
+            "gdp_per_capita": [1.5, 2, 3, 4],
+            "flag": [True, False, True, True],
+        }
+    )
     table = tables.clean(frame, "t/1", "GDP", "test")
     assert table.label == "Country" and table.numeric == ["Gdp per capita"]
     assert table.frame["Gdp per capita"].dtype == float
@@ -23,7 +29,8 @@ def test_user_folder_keeps_good_tables_and_reports_broken_ones(tmp_path):
     (tmp_path / "broken.csv").write_bytes(b"\x00\xff\xfe garbage \x00\n\x01")
     (tmp_path / "results.tex").write_text(
         r"\begin{tabular}{lc} Model & Acc \\ \hline A & 0.5 \\ B & 0.7 \\ C & 0.9 \\ \end{tabular}"
-        r"\begin{tabular}{lc} Model & Acc \\ A & 0.5 & 9 \\ \end{tabular}")
+        r"\begin{tabular}{lc} Model & Acc \\ A & 0.5 & 9 \\ \end{tabular}"
+    )
     (tmp_path / "empty.tex").write_text("no tables")
     (tmp_path / "notes.txt").write_text("ignored")
     errors = []

@@ -20,24 +20,27 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grpo import linear_ramp, run_name, run_stage, seed_checkpoints
+from .curriculum import linear_ramp, single_stage
+from .grpo import run_name, run_stage, seed_checkpoints
 
 
 @dataclass(frozen=True)
 class Ablation:
     name: str
     weights: tuple[float, float, float]
-    reused_stage: str | None = None     # "04_rl_stage1" / "05_rl_stage2": runs reused from that stage
-    ramp: bool = False                  # weights ramp from stage 1's to ``weights``
-    sweep: bool = False                 # a short sweep run
+    reused_stage: str | None = None  # "04_rl_stage1" / "05_rl_stage2": runs reused from that stage
+    ramp: bool = False  # weights ramp from stage 1's to ``weights``
+    sweep: bool = False  # a short sweep run
 
 
 def plan(preset) -> list[Ablation]:
     s1, s2 = preset.rl_stage1.weights, preset.rl_stage2.weights
-    ablations = [Ablation("stage 1 only", s1, reused_stage="04_rl_stage1"),
-                 Ablation("two-stage", s2, reused_stage="05_rl_stage2"),
-                 Ablation("single-stage hybrid", s2),
-                 Ablation("linear ramp", s2, ramp=True)]
+    ablations = [
+        Ablation("stage 1 only", s1, reused_stage="04_rl_stage1"),
+        Ablation("two-stage", s2, reused_stage="05_rl_stage2"),
+        Ablation("single-stage hybrid", s2),
+        Ablation("linear ramp", s2, ramp=True),
+    ]
     ablations += [Ablation(f"sweep {w}", tuple(w), sweep=True) for w in preset.ablations.sweep]
     return ablations
 
@@ -50,15 +53,23 @@ def run(preset, ablation: Ablation, rl_split, sft_checkpoint, out_dir: Path, poo
     """Train one (non-reused) ablation for every seed; returns {seed: checkpoint folder}."""
     seeds = preset.ablations.seeds
     folder = Path(out_dir) / _folder(ablation.name)
-    s1, s2 = preset.rl_stage1, preset.rl_stage2
+    s1 = preset.rl_stage1
     if ablation.sweep:
         stage = dataclasses.replace(s1, weights=ablation.weights, max_steps=preset.ablations.sweep_steps)
     else:  # both stages' prompts and steps in one run, as the curriculum had in two
-        stage = dataclasses.replace(s1, weights=ablation.weights, n_prompts=s1.n_prompts + s2.n_prompts,
-                                    max_steps=s1.max_steps + s2.max_steps)
-    schedule = linear_ramp(s1.weights, ablation.weights, 0.5) if ablation.ramp else None
-    run_stage(preset, "rl_stage1", rl_split, {seed: sft_checkpoint for seed in seeds}, folder, pool, judge,
-              stage=stage, weight_schedule=schedule)
+        stage = single_stage(preset, ablation.weights)
+    schedule = linear_ramp(s1.weights, ablation.weights, preset.ablations.ramp_share) if ablation.ramp else None
+    run_stage(
+        preset,
+        "rl_stage1",
+        rl_split,
+        {seed: sft_checkpoint for seed in seeds},
+        folder,
+        pool,
+        judge,
+        stage=stage,
+        weight_schedule=schedule,
+    )
     return seed_checkpoints(folder, seeds)
 
 
@@ -81,8 +92,12 @@ def model_name(ablation: Ablation, seed: int) -> str:
 
 def run_all(preset, rl_split, sft_checkpoint, out_dir: Path, pool, judge, stage_dir_of) -> dict:
     """{ablation name: {seed: checkpoint}} for the whole plan (reused stages are not retrained)."""
-    return {a.name: checkpoints(preset, a, stage_dir_of) if a.reused_stage
-            else run(preset, a, rl_split, sft_checkpoint, out_dir, pool, judge) for a in plan(preset)}
+    return {
+        a.name: checkpoints(preset, a, stage_dir_of)
+        if a.reused_stage
+        else run(preset, a, rl_split, sft_checkpoint, out_dir, pool, judge)
+        for a in plan(preset)
+    }
 
 
 def evaluate_all(preset, trained: dict, sets: dict, pool, judge, out_dir: Path, stage_dir_of) -> dict:
@@ -94,6 +109,13 @@ def evaluate_all(preset, trained: dict, sets: dict, pool, judge, out_dir: Path, 
     for name, seeds in trained.items():
         ablation = by_name[name]
         for seed, checkpoint in seeds.items():
-            out[(name, seed)] = evaluate_checkpoint(model_name(ablation, seed), checkpoint, sets, pool, preset,
-                                                    evaluation_folder(ablation, out_dir, stage_dir_of), judge)
+            out[(name, seed)] = evaluate_checkpoint(
+                model_name(ablation, seed),
+                checkpoint,
+                sets,
+                pool,
+                preset,
+                evaluation_folder(ablation, out_dir, stage_dir_of),
+                judge,
+            )
     return out

@@ -63,8 +63,10 @@ def evaluate_with_control(name: str, items: list[dict], generate, pool: RenderPo
 def eval_split_items(split, n: int) -> list[dict]:
     n = min(n, len(split))
     rows = split.select(range(n))
-    return [{"id": f"eval-{i}", "image": row["image"], "reference": json.loads(row["record"]),
-             "type": row["chart_type"]} for i, row in enumerate(rows)]
+    return [
+        {"id": f"eval-{i}", "image": row["image"], "reference": json.loads(row["record"]), "type": row["chart_type"]}
+        for i, row in enumerate(rows)
+    ]
 
 
 def chartmimic_items(n: int, pool: RenderPool, run_dir: str | Path) -> list[dict]:
@@ -82,16 +84,24 @@ def chartmimic_items(n: int, pool: RenderPool, run_dir: str | Path) -> list[dict
             records[item["id"]] = result.record if result.ok else None
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(records))
-    return [{"id": item["id"], "image": Image.open(item["image_path"]).convert("RGB"),
-             "reference": records[item["id"]], "type": item["type"]}
-            for item in items if records.get(item["id"]) is not None]
+    return [
+        {
+            "id": item["id"],
+            "image": Image.open(item["image_path"]).convert("RGB"),
+            "reference": records[item["id"]],
+            "type": item["type"],
+        }
+        for item in items
+        if records.get(item["id"]) is not None
+    ]
 
 
 def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, judge=None) -> ModelEvaluation:
     """Score generated programs for ``items``: low-level metrics, and the judge's score if given."""
     results = pool.map(generated)
-    evaluation = evaluate(generated, [i["reference"] for i in items], pool, ids=[i["id"] for i in items],
-                          generated_results=results)
+    evaluation = evaluate(
+        generated, [i["reference"] for i in items], pool, ids=[i["id"] for i in items], generated_results=results
+    )
     by_id = {item["id"]: (item, result) for item, result in zip(items, results)}
     for row in evaluation.rows:
         row["chart_type"] = by_id[row["id"]][0]["type"]
@@ -100,8 +110,9 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
     evaluation.summary["distinct"] = 100.0 * len({g.strip() for g in generated}) / max(1, len(generated))
     if judge is not None:
         pairs = [by_id[row["id"]] for row in evaluation.rows]
-        scores = judge.score_many([item["image"] for item, _ in pairs],
-                                  [result.png if result.ok else None for _, result in pairs])
+        scores = judge.score_many(
+            [item["image"] for item, _ in pairs], [result.png if result.ok else None for _, result in pairs]
+        )
         for row, judged in zip(evaluation.rows, scores):
             row["judge"] = judged.total
             row["judge_backend"] = judged.backend + (" (fallback)" if judged.fallback else "")
@@ -109,17 +120,36 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
     return ModelEvaluation(name, items, generated, results, evaluation)
 
 
-def evaluate_model(name: str, model, processor, items: list[dict], pool: RenderPool, instruction: str,
-                   max_new_tokens: int, batch_size: int, progress=None, judge=None) -> ModelEvaluation:
-    generated = generate_code(model, processor, [i["image"] for i in items], instruction, max_new_tokens,
-                              batch_size=batch_size, progress=progress)
+def evaluate_model(
+    name: str,
+    model,
+    processor,
+    items: list[dict],
+    pool: RenderPool,
+    instruction: str,
+    max_new_tokens: int,
+    batch_size: int,
+    progress=None,
+    judge=None,
+) -> ModelEvaluation:
+    generated = generate_code(
+        model,
+        processor,
+        [i["image"] for i in items],
+        instruction,
+        max_new_tokens,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return score(name, items, generated, pool, judge)
 
 
 def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]]:
     """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items."""
-    sets = {"eval split": eval_split_items(corpus["eval"], preset.eval.n_eval),
-            "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir)}
+    sets = {
+        "eval split": eval_split_items(corpus["eval"], preset.eval.n_eval),
+        "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir),
+    }
     return {name: items for name, items in sets.items() if items}
 
 
@@ -130,8 +160,9 @@ def _file_name(model_name: str, set_name: str) -> str:
     return f"{model_name}__{set_name}".replace(" ", "_").replace("/", "-") + ".json"
 
 
-def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]], pool: RenderPool, preset,
-                        out_dir, judge=None) -> dict[str, ModelEvaluation]:
+def evaluate_checkpoint(
+    model_name: str, checkpoint, sets: dict[str, list[dict]], pool: RenderPool, preset, out_dir, judge=None
+) -> dict[str, ModelEvaluation]:
     """Generate and score one checkpoint on every set (and, on ``preset.eval.control_sets``, on the
     set's deranged images); the generations are kept in ``out_dir/evaluations`` and a later call (or
     stage 07) re-scores them instead of generating."""
@@ -153,8 +184,17 @@ def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]]
             if evaluation is not None:
                 return evaluation
         model, processor = model_and_processor()
-        evaluation = evaluate_model(name, model, processor, items, pool, preset.instruction,
-                                    preset.eval.max_new_tokens, preset.eval.batch_size, judge=set_judge)
+        evaluation = evaluate_model(
+            name,
+            model,
+            processor,
+            items,
+            pool,
+            preset.instruction,
+            preset.eval.max_new_tokens,
+            preset.eval.batch_size,
+            judge=set_judge,
+        )
         save_evaluation(evaluation, path)
         return evaluation
 
@@ -162,15 +202,27 @@ def evaluate_checkpoint(model_name: str, checkpoint, sets: dict[str, list[dict]]
     for set_name, items in sets.items():
         out[set_name] = evaluated(f"{model_name} · {set_name}", items, _file_name(model_name, set_name), judge)
         if set_name in preset.eval.control_sets and len(items) >= 2:
-            control = evaluated(f"{model_name} · {set_name} · deranged images", deranged(items),
-                                _file_name(model_name, set_name + " deranged"), None)
+            control = evaluated(
+                f"{model_name} · {set_name} · deranged images",
+                deranged(items),
+                _file_name(model_name, set_name + " deranged"),
+                None,
+            )
             with_image_control(out[set_name], control)
     return out
 
 
 def save_evaluation(evaluation: ModelEvaluation, path) -> None:
-    Path(path).write_text(json.dumps({"name": evaluation.name, "ids": [i["id"] for i in evaluation.items],
-                                      "generated": evaluation.generated, "summary": evaluation.summary}))
+    Path(path).write_text(
+        json.dumps(
+            {
+                "name": evaluation.name,
+                "ids": [i["id"] for i in evaluation.items],
+                "generated": evaluation.generated,
+                "summary": evaluation.summary,
+            }
+        )
+    )
 
 
 def load_evaluation(path, items: list[dict], pool: RenderPool, judge=None) -> ModelEvaluation | None:
@@ -201,8 +253,7 @@ def first_seed(evaluations: dict, set_name: str) -> dict:
     return out
 
 
-SEED_METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct",
-                "image_gain")
+SEED_METRICS = ("execution_rate", "low_level", "judge", "text", "layout", "type", "color", "distinct", "image_gain")
 
 
 def seed_table(evaluations: dict) -> list[dict]:
@@ -248,8 +299,14 @@ def paired_difference(before: dict, after: dict, metric: str) -> dict | None:
     if not differences:
         return None
     low, high = bootstrap_interval(differences)
-    return {"metric": metric, "mean": float(np.mean(differences)), "low": low, "high": high,
-            "n": len(differences), "pairs": len(after)}
+    return {
+        "metric": metric,
+        "mean": float(np.mean(differences)),
+        "low": low,
+        "high": high,
+        "n": len(differences),
+        "pairs": len(after),
+    }
 
 
 def seed_frame(rows: list[dict]):
@@ -263,12 +320,17 @@ def seed_frame(rows: list[dict]):
 def summary_table(evaluations: list[ModelEvaluation]):
     import pandas as pd
 
-    return pd.DataFrame([{"model": e.name, **{k: round(v, 2) if isinstance(v, float) else v
-                                               for k, v in e.summary.items()}} for e in evaluations])
+    return pd.DataFrame(
+        [
+            {"model": e.name, **{k: round(v, 2) if isinstance(v, float) else v for k, v in e.summary.items()}}
+            for e in evaluations
+        ]
+    )
 
 
-def bootstrap_interval(values: list[float], n_resamples: int = 1000, level: float = 0.95,
-                       seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(
+    values: list[float], n_resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean over items."""
     import numpy as np
 
@@ -294,8 +356,10 @@ def item_values(evaluation: ModelEvaluation, metric: str) -> list[float]:
     if metric == "image_gain":  # per item: own image minus the deranged image, same reference
         if getattr(evaluation, "control", None) is None:
             return []
-        return [own["low_level"] - other["low_level"]
-                for own, other in zip(evaluation.evaluation.rows, evaluation.control.evaluation.rows)]
+        return [
+            own["low_level"] - other["low_level"]
+            for own, other in zip(evaluation.evaluation.rows, evaluation.control.evaluation.rows)
+        ]
     return [summary_scale(metric) * float(r[metric]) for r in evaluation.evaluation.rows if metric in r]
 
 

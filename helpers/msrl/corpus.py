@@ -40,9 +40,9 @@ from .tables import SPLITS, Table, load_tables
 
 SHARDS_DIR = "shards"
 DATASET_DIR = "dataset"
-TOKENIZER_SAMPLE = 1500      # programs the tokenizer is trained on (before any rendering)
-NEAR_DUPLICATE_BITS = 10     # of 256 (the image's difference hash)
-MIN_INK = 0.01               # share of non-background pixels below which an image is "blank"
+TOKENIZER_SAMPLE = 1500  # programs the tokenizer is trained on (before any rendering)
+NEAR_DUPLICATE_BITS = 10  # of 256 (the image's difference hash)
+MIN_INK = 0.01  # share of non-background pixels below which an image is "blank"
 FILTERS = ("exec_failed", "blank", "duplicate_code", "near_duplicate_image", "too_long", "no_spec")
 
 
@@ -66,8 +66,7 @@ class _Generator:
     """Candidates for one shard: chart types round-robin, each at most ``cap`` times per shard,
     the library alternating over the charts seaborn can draw."""
 
-    def __init__(self, tables: list[Table], seed: str, target: int, library_offset: int,
-                 limits: Limits = Limits()):
+    def __init__(self, tables: list[Table], seed: str, target: int, library_offset: int, limits: Limits = Limits()):  # noqa: B008 (frozen)
         self.tables = tables
         self.limits = limits
         self.rng = random.Random(seed)
@@ -118,7 +117,9 @@ class _Generator:
 
 
 def _hash_bytes(hex_hashes) -> np.ndarray:
-    return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hex_hashes], dtype=np.uint8).reshape(-1, 32)
+    return np.array([np.frombuffer(bytes.fromhex(h), dtype=np.uint8) for h in hex_hashes], dtype=np.uint8).reshape(
+        -1, 32
+    )
 
 
 def _hamming_hits(seen: np.ndarray, value: np.ndarray) -> bool:
@@ -130,8 +131,7 @@ def _hamming_hits(seen: np.ndarray, value: np.ndarray) -> bool:
 
 
 class CorpusBuilder:
-    def __init__(self, preset: Preset, out_dir: str | Path, pool: RenderPool | None = None,
-                 progress=None):
+    def __init__(self, preset: Preset, out_dir: str | Path, pool: RenderPool | None = None, progress=None):
         self.preset, self.data = preset, preset.data
         self.out = Path(out_dir)
         self.shards = self.out / SHARDS_DIR
@@ -143,17 +143,26 @@ class CorpusBuilder:
         self.code_hashes: set[str] = set()
         self.dhashes = np.zeros((0, 32), dtype=np.uint8)
         self.tokenizer = None
-        self.limits = Limits(max_points=self.data.max_points, max_samples=self.data.max_samples,
-                             data_styles=self.data.data_styles, plan_comment=self.data.plan_comment)
+        self.limits = Limits(
+            max_points=self.data.max_points,
+            max_samples=self.data.max_samples,
+            data_styles=self.data.data_styles,
+            plan_comment=self.data.plan_comment,
+        )
 
     # -- public -------------------------------------------------------------------------------
 
     def build(self, tokenizer_dir: str | Path) -> BuildReport:
         start = time.perf_counter()
         errors: list[str] = []
-        tables = load_tables(self.data.tables, self.data.user_tables, seed=self.preset.seed,
-                             n_synthetic=self.data.n_synthetic_tables, errors=errors,
-                             max_per_source=self.data.max_tables_per_source)
+        tables = load_tables(
+            self.data.tables,
+            self.data.user_tables,
+            seed=self.preset.seed,
+            n_synthetic=self.data.n_synthetic_tables,
+            errors=errors,
+            max_per_source=self.data.max_tables_per_source,
+        )
         self.report.table_errors = errors
         self.report.n_tables = {s: len(t) for s, t in tables.items()}
         for split in SPLITS:
@@ -176,10 +185,19 @@ class CorpusBuilder:
         """Assemble the shards into a DatasetDict on disk (``out/dataset``)."""
         from datasets import Dataset, DatasetDict, Features, Image, Value
 
-        features = Features({"image": Image(), "code": Value("string"), "chart_type": Value("string"),
-                             "library": Value("string"), "table_id": Value("string"),
-                             "source": Value("string"), "spec": Value("string"),
-                             "record": Value("string"), "n_tokens": Value("int32")})
+        features = Features(
+            {
+                "image": Image(),
+                "code": Value("string"),
+                "chart_type": Value("string"),
+                "library": Value("string"),
+                "table_id": Value("string"),
+                "source": Value("string"),
+                "spec": Value("string"),
+                "record": Value("string"),
+                "n_tokens": Value("int32"),
+            }
+        )
         splits = {}
         for split in SPLITS:
             frame = pd.concat([pd.read_parquet(p) for p in self._shard_paths(split)], ignore_index=True)
@@ -241,8 +259,7 @@ class CorpusBuilder:
             self.progress(f"{split}: shard {k + 1}/{math.ceil(quota / size)} ({len(rows)} pairs)")
 
     def _fill_shard(self, split: str, k: int, tables: list[Table], target: int) -> list[dict]:
-        generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k,
-                               limits=self.limits)
+        generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k, limits=self.limits)
         rows: list[dict] = []
         pending_types: list[str] = []
         batch_size = 8 * self.pool.size
@@ -264,8 +281,9 @@ class CorpusBuilder:
         while len(rows) < target:
             # render this batch in a thread while the next one is generated here
             box = {}
-            thread = threading.Thread(target=lambda: box.update(results=self.pool.map([c for _, _, c in batch],
-                                                                                       extract=False)))
+            thread = threading.Thread(  # joined below, inside this iteration: the loop variables are current
+                target=lambda: box.update(results=self.pool.map([c for _, _, c in batch], extract=False))  # noqa: B023
+            )
             thread.start()
             next_batch = make_batch()
             thread.join()
@@ -286,8 +304,10 @@ class CorpusBuilder:
                 rows.append(self._row(spec, code, result))
             no_progress = no_progress + 1 if len(rows) == accepted_before else 0
             if no_progress >= 20:
-                raise RuntimeError(f"{split} shard {k}: 20 batches without an accepted chart; "
-                                   f"filters so far: {dict(self.report.filter_counts)}")
+                raise RuntimeError(
+                    f"{split} shard {k}: 20 batches without an accepted chart; "
+                    f"filters so far: {dict(self.report.filter_counts)}"
+                )
             batch = next_batch
         return rows
 
@@ -313,10 +333,19 @@ class CorpusBuilder:
 
     @staticmethod
     def _row(spec, code: str, result) -> dict:
-        return {"png": result.png, "code": code, "chart_type": spec.chart_type, "library": spec.library,
-                "table_id": spec.table_id, "source": spec.table_id.split("/")[0], "spec": spec.to_json(),
-                "record": json.dumps(result.record), "n_tokens": result.extra["n_tokens"],
-                "code_hash": result.extra["code_hash"], "dhash": result.extra["image_stats"]["dhash"]}
+        return {
+            "png": result.png,
+            "code": code,
+            "chart_type": spec.chart_type,
+            "library": spec.library,
+            "table_id": spec.table_id,
+            "source": spec.table_id.split("/")[0],
+            "spec": spec.to_json(),
+            "record": json.dumps(result.record),
+            "n_tokens": result.extra["n_tokens"],
+            "code_hash": result.extra["code_hash"],
+            "dhash": result.extra["image_stats"]["dhash"],
+        }
 
 
 def load_corpus(directory: str | Path):
@@ -329,7 +358,7 @@ def load_corpus(directory: str | Path):
 def corpus_metrics(report: BuildReport, dataset) -> dict:
     """What 01_data records in metrics.json (checked against the dataset itself, not the report)."""
     tables = {split: set(dataset[split]["table_id"]) for split in dataset}
-    overlap = sum(len(tables[a] & tables[b]) for i, a in enumerate(SPLITS) for b in SPLITS[i + 1:])
+    overlap = sum(len(tables[a] & tables[b]) for i, a in enumerate(SPLITS) for b in SPLITS[i + 1 :])
     return {
         "n_pairs": {split: len(dataset[split]) for split in dataset},
         "n_chart_types": min(len(set(dataset[split]["chart_type"])) for split in dataset),

@@ -17,8 +17,15 @@ from __future__ import annotations
 
 from .specs import ChartSpec
 
-PYPLOT_NAMES = {"set_title": "title", "set_xlabel": "xlabel", "set_ylabel": "ylabel",
-                "set_xticks": "xticks", "set_yticks": "yticks", "set_xlim": "xlim", "set_ylim": "ylim"}
+PYPLOT_NAMES = {
+    "set_title": "title",
+    "set_xlabel": "xlabel",
+    "set_ylabel": "ylabel",
+    "set_xticks": "xticks",
+    "set_yticks": "yticks",
+    "set_xlim": "xlim",
+    "set_ylim": "ylim",
+}
 
 
 def _num(value: float) -> str:
@@ -101,8 +108,11 @@ def emit(spec: ChartSpec) -> str:
     figsize = f"figsize=({style['figsize'][0]}, {style['figsize'][1]})"
     if spec.chart_type == "radar":
         target = "ax"
-        setup = (f"fig, ax = plt.subplots({figsize}, subplot_kw=dict(polar=True))"
-                 if style.get("api") == "oo" else f"plt.figure({figsize})\nax = plt.subplot(111, polar=True)")
+        setup = (
+            f"fig, ax = plt.subplots({figsize}, subplot_kw=dict(polar=True))"
+            if style.get("api") == "oo"
+            else f"plt.figure({figsize})\nax = plt.subplot(111, polar=True)"
+        )
     elif target == "plt":
         setup = f"plt.figure({figsize})"
     else:
@@ -138,8 +148,7 @@ def _decorate(code: _Code, spec: ChartSpec) -> None:
         code.call("legend", f"loc={style['legend_loc']!r}")
     if style.get("grid") and spec.chart_type not in ("pie", "donut", "heatmap", "radar"):
         code.call("grid", "True, linestyle='--', alpha=0.5")
-    if style.get("rotation") and spec.chart_type in ("bar", "grouped_bar", "stacked_bar", "box", "violin",
-                                                     "errorbar"):
+    if style.get("rotation") and spec.chart_type in ("bar", "grouped_bar", "stacked_bar", "box", "violin", "errorbar"):
         if code.target == "plt":
             code.add(f"plt.xticks(rotation={style['rotation']})")
         else:
@@ -160,7 +169,7 @@ def _opt(code: _Code) -> str:
 
 
 def _bar(code: _Code, spec: ChartSpec, horizontal: bool = False) -> None:
-    (name, values), = spec.series.items()
+    ((name, values),) = spec.series.items()
     cats, vals = code.table([("categories", spec.categories, True), ("values", values, False)])
     color = _colors(code, 1)[0]
     code.begin()
@@ -198,15 +207,21 @@ def _grouped(code: _Code, spec: ChartSpec, stacked: bool = False) -> None:
         if stacked:
             code.add(f"{code.var('bottom')} = np.zeros(len({cats}))")
             code.add(f"for (label, vals), color in zip({code.var('data')}.items(), {code.var('colors')}):")
-            code.add(f"    {code.target}.bar({x}, vals, {width}, bottom={code.var('bottom')}, label=label, color=color)")
+            code.add(
+                f"    {code.target}.bar({x}, vals, {width}, bottom={code.var('bottom')}, label=label, color=color)"
+            )
             code.add(f"    {code.var('bottom')} += np.array(vals)")
         else:
             code.add(f"width = {width}")
-            code.add(f"for i, ((label, vals), color) in enumerate(zip({code.var('data')}.items(), {code.var('colors')})):")
+            code.add(
+                f"for i, ((label, vals), color) in enumerate(zip({code.var('data')}.items(), {code.var('colors')})):"
+            )
             code.add(f"    {code.target}.bar({x} + (i - {(k - 1) / 2}) * width, vals, width, label=label, color=color)")
     else:
-        cats, *series_vars = code.table([("categories", spec.categories, True)]
-                                        + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)])
+        cats, *series_vars = code.table(
+            [("categories", spec.categories, True)]
+            + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)]
+        )
         code.add(f"{x} = np.arange(len({cats}))")
         code.begin()
         if stacked:
@@ -262,7 +277,7 @@ def _area(code: _Code, spec: ChartSpec) -> None:
 
 def _scatter(code: _Code, spec: ChartSpec) -> None:
     x, series = _xy_series(code, spec)
-    (var, _, color), = series
+    ((var, _, color),) = series
     marker = code.style.get("marker") or "o"
     code.begin()
     if spec.library == "seaborn":
@@ -273,7 +288,7 @@ def _scatter(code: _Code, spec: ChartSpec) -> None:
 
 
 def _pie(code: _Code, spec: ChartSpec, donut: bool = False) -> None:
-    (_, values), = spec.series.items()
+    ((_, values),) = spec.series.items()
     labels, sizes = code.table([("labels", spec.categories, True), ("sizes", values, False)])
     colors = _colors(code, len(values))
     wedge = ", wedgeprops=dict(width=0.4)" if donut else ""
@@ -287,7 +302,7 @@ def _pie(code: _Code, spec: ChartSpec, donut: bool = False) -> None:
 
 
 def _hist(code: _Code, spec: ChartSpec) -> None:
-    (_, values), = spec.series.items()
+    ((_, values),) = spec.series.items()
     data = code.data("data", values)
     color = _colors(code, 1)[0]
     bins = code.style.get("bins", 20)
@@ -368,9 +383,10 @@ def _heatmap(code: _Code, spec: ChartSpec) -> None:
 
 
 def _errorbar(code: _Code, spec: ChartSpec) -> None:
-    (name, means), = spec.series.items()
-    cats, mean, err = code.table([("categories", spec.categories, True), ("means", means, False),
-                                  ("errors", spec.errors[name], False)])
+    ((name, means),) = spec.series.items()
+    cats, mean, err = code.table(
+        [("categories", spec.categories, True), ("means", means, False), ("errors", spec.errors[name], False)]
+    )
     color = _colors(code, 1)[0]
     fmt = {"-": "o-", "--": "s--", "-.": "^-.", ":": "o"}[code.style.get("linestyle", "-")]
     code.begin()
@@ -381,8 +397,9 @@ def _radar(code: _Code, spec: ChartSpec) -> None:
     code.numpy = True
     names = list(spec.series)
     colors = _colors(code, len(names))
-    labels, *values = code.table([("labels", spec.categories, True)]
-                                 + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)])
+    labels, *values = code.table(
+        [("labels", spec.categories, True)] + [(f"values{i + 1}_", spec.series[n], False) for i, n in enumerate(names)]
+    )
     angles = code.var("angles")
     code.add(f"{angles} = np.linspace(0, 2 * np.pi, len({labels}), endpoint=False).tolist()")
     code.add(f"{angles} += {angles}[:1]")
@@ -405,8 +422,13 @@ def _subplots(code: _Code) -> None:
     if rows > 1 and cols > 1:
         code.add("axes = axes.flatten()")
     for i, panel in enumerate(spec.panels):
-        panel.style = {**spec.style, "colors": spec.style["colors"][i % len(spec.style["colors"]):] + spec.style["colors"],
-                       "api": "oo", "title_size": None, "rotation": 0}
+        panel.style = {
+            **spec.style,
+            "colors": spec.style["colors"][i % len(spec.style["colors"]) :] + spec.style["colors"],
+            "api": "oo",
+            "title_size": None,
+            "rotation": 0,
+        }
         sub = _Code(panel, f"axes[{i}]", suffix=str(i + 1))
         code.add("")
         DRAWERS[panel.chart_type](sub, panel)
@@ -418,8 +440,19 @@ def _subplots(code: _Code) -> None:
 
 
 DRAWERS = {
-    "bar": _bar, "barh": lambda c, s: _bar(c, s, horizontal=True), "grouped_bar": _grouped,
-    "stacked_bar": lambda c, s: _grouped(c, s, stacked=True), "line": _line, "area": _area,
-    "scatter": _scatter, "pie": _pie, "donut": lambda c, s: _pie(c, s, donut=True), "hist": _hist,
-    "box": _distribution, "violin": lambda c, s: _distribution(c, s, violin=True), "heatmap": _heatmap, "errorbar": _errorbar, "radar": _radar,
+    "bar": _bar,
+    "barh": lambda c, s: _bar(c, s, horizontal=True),
+    "grouped_bar": _grouped,
+    "stacked_bar": lambda c, s: _grouped(c, s, stacked=True),
+    "line": _line,
+    "area": _area,
+    "scatter": _scatter,
+    "pie": _pie,
+    "donut": lambda c, s: _pie(c, s, donut=True),
+    "hist": _hist,
+    "box": _distribution,
+    "violin": lambda c, s: _distribution(c, s, violin=True),
+    "heatmap": _heatmap,
+    "errorbar": _errorbar,
+    "radar": _radar,
 }

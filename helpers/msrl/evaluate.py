@@ -29,8 +29,8 @@ from .sandbox import RenderPool, RenderResult
 
 @dataclass
 class Evaluation:
-    rows: list[dict]      # one per item: id, executed, status, error, text/layout/type/color, low_level
-    summary: dict         # n, execution_rate, text/layout/type/color (x100), low_level
+    rows: list[dict]  # one per item: id, executed, status, error, text/layout/type/color, low_level
+    summary: dict  # n, execution_rate, text/layout/type/color (x100), low_level
 
     def table(self):
         import pandas as pd
@@ -42,8 +42,13 @@ def reference_records(references: list[str], pool: RenderPool) -> list[dict | No
     return [r.record if r.ok else None for r in pool.map(references, extract=False)]
 
 
-def evaluate(generated: list[str], references: list, pool: RenderPool, ids: list[str] | None = None,
-             generated_results: list[RenderResult] | None = None) -> Evaluation:
+def evaluate(
+    generated: list[str],
+    references: list,
+    pool: RenderPool,
+    ids: list[str] | None = None,
+    generated_results: list[RenderResult] | None = None,
+) -> Evaluation:
     """Score each generated program (or model reply) against its reference (program or record)."""
     if len(generated) != len(references):
         raise ValueError(f"{len(generated)} generated items for {len(references)} references")
@@ -74,8 +79,14 @@ def load_benchmark(directory: Path = CHARTMIMIC_DIR, limit: int | None = None) -
     items = []
     for code_path in sorted(directory.glob("*.py")):
         name = code_path.stem
-        items.append({"id": name, "type": types.get(name, {}).get("type", name.rsplit("_", 1)[0]),
-                      "code": code_path.read_text(), "image_path": str(code_path.with_suffix(".png"))})
+        items.append(
+            {
+                "id": name,
+                "type": types.get(name, {}).get("type", name.rsplit("_", 1)[0]),
+                "code": code_path.read_text(),
+                "image_path": str(code_path.with_suffix(".png")),
+            }
+        )
     if limit is not None:
         items = spread(items, limit)
     return items
@@ -95,15 +106,20 @@ def self_check(directory: Path, pool: RenderPool) -> dict:
     items = load_benchmark(directory)
     codes = [item["code"] for item in items]
     runs = pool.map(codes + codes, extract=False)
-    first, second = runs[:len(items)], runs[len(items):]
+    first, second = runs[: len(items)], runs[len(items) :]
     failures = {item["id"]: r.error for item, r in zip(items, first) if not r.ok}
     rows = []
     for item, a, b in zip(items, first, second):
         if a.ok and b.ok:
             rows.append({"id": item["id"], "executed": True, **metrics.low_level(a.record, b.record)})
     summary = metrics.aggregate(rows)
-    return {"n_items": len(items), "n_run": len(rows), "failures": failures, "self_scores": summary,
-            "not_100": [r["id"] for r in rows if r["low_level"] < 100.0 - 1e-9]}
+    return {
+        "n_items": len(items),
+        "n_run": len(rows),
+        "failures": failures,
+        "self_scores": summary,
+        "not_100": [r["id"] for r in rows if r["low_level"] < 100.0 - 1e-9],
+    }
 
 
 def _read_references(path: Path, split: str) -> dict[str, str]:

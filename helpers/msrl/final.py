@@ -14,7 +14,6 @@ from .benchmark import evaluate_checkpoint
 from .grpo import evaluate_runs, seed_checkpoints
 from .layout import CHECKPOINT_DIR, read_metrics
 
-
 HYBRID = "single-stage hybrid"
 
 
@@ -36,13 +35,18 @@ def best_ablation(preset, stage_input) -> tuple[str, list[int]] | None:
 
 def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict:
     """{(model, seed): {set: ModelEvaluation}} for the final table."""
-    out = {("base (untrained)", preset.seed): evaluate_checkpoint(
-        "base", stage_input("02_sft", "init"), sets, pool, preset, out_dir, judge)}
-    out[("SFT", preset.seed)] = evaluate_checkpoint("SFT", stage_input("02_sft", CHECKPOINT_DIR), sets, pool,
-                                                   preset, stage_input("02_sft"), judge)
+    out = {
+        ("base (untrained)", preset.seed): evaluate_checkpoint(
+            "base", stage_input("02_sft", "init"), sets, pool, preset, out_dir, judge
+        )
+    }
+    out[("SFT", preset.seed)] = evaluate_checkpoint(
+        "SFT", stage_input("02_sft", CHECKPOINT_DIR), sets, pool, preset, stage_input("02_sft"), judge
+    )
     for label, stage in (("GRPO stage 1", "04_rl_stage1"), ("GRPO stage 2", "05_rl_stage2")):
-        for seed, evaluations in evaluate_runs(stage, stage_input(stage), preset.rl_seeds, sets, pool, preset,
-                                               judge).items():
+        for seed, evaluations in evaluate_runs(
+            stage, stage_input(stage), preset.rl_seeds, sets, pool, preset, judge
+        ).items():
             out[(label, seed)] = evaluations
     # The single-stage hybrid is always compared with the curriculum; the best other ablation is shown too.
     chosen = [("single-stage hybrid", HYBRID, list(preset.ablations.seeds))]
@@ -54,14 +58,19 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
         folder = ablation_plan.evaluation_folder(plan[name], stage_input("06_ablations"), stage_input)
         for seed, checkpoint in seed_checkpoints(folder, seeds).items():
             out[(label, seed)] = evaluate_checkpoint(
-                ablation_plan.model_name(plan[name], seed), checkpoint, sets, pool, preset, folder, judge)
+                ablation_plan.model_name(plan[name], seed), checkpoint, sets, pool, preset, folder, judge
+            )
     return out
 
 
 # (before, after) model pairs compared item by item in the notes: the paper's RL gains, and its
 # curriculum (two stages) against one hybrid stage with the same total steps.
-COMPARISONS = (("SFT", "GRPO stage 1"), ("GRPO stage 1", "GRPO stage 2"), ("SFT", "GRPO stage 2"),
-               ("single-stage hybrid", "GRPO stage 2"))
+COMPARISONS = (
+    ("SFT", "GRPO stage 1"),
+    ("GRPO stage 1", "GRPO stage 2"),
+    ("SFT", "GRPO stage 2"),
+    ("single-stage hybrid", "GRPO stage 2"),
+)
 PAIRED_METRICS = ("execution_rate", "low_level", "judge", "image_gain")
 
 
@@ -83,10 +92,13 @@ def notes(evaluations: dict) -> list[str]:
             changes = [d for d in (paired_difference(a, b, m) for m in PAIRED_METRICS) if d is not None]
             if not changes:
                 continue
-            text = ", ".join(f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]"
-                             for d in changes)
-            out.append(f"{set_name}: {before} -> {after}: {text} (paired over {changes[0]['n']} item pairs "
-                       f"from {changes[0]['pairs']} seed(s); 95 % bootstrap interval)")
+            text = ", ".join(
+                f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]" for d in changes
+            )
+            out.append(
+                f"{set_name}: {before} -> {after}: {text} (paired over {changes[0]['n']} item pairs "
+                f"from {changes[0]['pairs']} seed(s); 95 % bootstrap interval)"
+            )
     return out
 
 

@@ -24,7 +24,7 @@ from .sft import prompt_messages
 @dataclass
 class GenerationStats:
     sequences: int = 0
-    stopped_looping: int = 0   # sequences ended by the repetition rule
+    stopped_looping: int = 0  # sequences ended by the repetition rule
     new_tokens: int = 0
     seconds: float = 0.0
     per_sequence_stopped: list[bool] = field(default_factory=list)
@@ -58,16 +58,24 @@ def _stop_rule(prompt_length: int, max_period: int):
     return StopWhenLooping()
 
 
-def generate_code(model, processor, images, instruction: str, max_new_tokens: int,
-                  batch_size: int = 8, progress=None, stop_looping: bool = True, max_period: int = 48,
-                  stats: GenerationStats | None = None) -> list[str]:
+def generate_code(
+    model,
+    processor,
+    images,
+    instruction: str,
+    max_new_tokens: int,
+    batch_size: int = 8,
+    progress=None,
+    stop_looping: bool = True,
+    max_period: int = 48,
+    stats: GenerationStats | None = None,
+) -> list[str]:
     import time
 
     import torch
     from transformers import StoppingCriteriaList
 
-    prompt = processor.apply_chat_template(prompt_messages(instruction), add_generation_prompt=True,
-                                           tokenize=False)
+    prompt = processor.apply_chat_template(prompt_messages(instruction), add_generation_prompt=True, tokenize=False)
     processor.tokenizer.padding_side = "left"
     was_training = model.training
     model.eval()
@@ -80,20 +88,26 @@ def generate_code(model, processor, images, instruction: str, max_new_tokens: in
     start = time.perf_counter()
     try:
         for first in range(0, len(order), batch_size):
-            chosen = order[first:first + batch_size]
-            inputs = processor(text=[prompt] * len(chosen), images=[images[i] for i in chosen],
-                               return_tensors="pt", padding=True).to(model.device)
+            chosen = order[first : first + batch_size]
+            inputs = processor(
+                text=[prompt] * len(chosen), images=[images[i] for i in chosen], return_tensors="pt", padding=True
+            ).to(model.device)
             prompt_length = inputs["input_ids"].shape[1]
             criteria = StoppingCriteriaList([_stop_rule(prompt_length, max_period)] if stop_looping else [])
             with torch.no_grad():
-                generated = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                           pad_token_id=processor.tokenizer.pad_token_id,
-                                           stopping_criteria=criteria)
+                generated = model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=processor.tokenizer.pad_token_id,
+                    stopping_criteria=criteria,
+                )
             new_tokens = generated[:, prompt_length:]
             eos = model.generation_config.eos_token_id
             ends = {processor.tokenizer.pad_token_id, *(eos if isinstance(eos, (list, tuple)) else [eos])}
-            for index, text, row in zip(chosen, processor.batch_decode(new_tokens, skip_special_tokens=True),
-                                        new_tokens):
+            for index, text, row in zip(
+                chosen, processor.batch_decode(new_tokens, skip_special_tokens=True), new_tokens
+            ):
                 outputs[index] = text
                 kept = row[[t not in ends for t in row.tolist()]]  # a finished row is padded, not looping
                 stopped[index] = stop_looping and bool(looping(kept[None], max_period)[0])

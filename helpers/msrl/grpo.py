@@ -1,8 +1,9 @@
 """GRPO for the vision-language model through TRL's GRPOTrainer: the paper's two-stage curriculum.
 
 Reward ``R = wt * textual + wv * visual + we * execution``: the three are separate TRL rewards
-built for each run by ``msrl.rewards.reward_funcs`` (with the run's renderer and judge) and the weights go to ``GRPOConfig.reward_weights`` from the
-stage preset; a reward whose weight is 0 for the whole run is not computed at all. TRL logs each
+built for each run by ``msrl.rewards.reward_funcs`` (with the run's renderer and judge) and the
+weights go to ``GRPOConfig.reward_weights`` from the stage preset; a reward whose weight is 0 for
+the whole run is not computed at all. TRL logs each
 component (``rewards/<name>/mean``). Stage 1 uses weights (1, 0, 0.5) on the first ``n_prompts`` of
 the ``rl`` split; stage 2 (0.5, 0.5, 0.5) on the next, disjoint ``n_prompts``, starting from stage 1.
 
@@ -12,7 +13,8 @@ every reward; ``RewardClock`` measures reward time as a share of each training s
 (``grpo_done.json``) is not trained again.
 
 ``weight_schedule`` (ablations) maps the training progress 0..1 to weights, e.g. the linear ramp of
-the visual weight; it updates the trainer's weights before each step.
+the visual weight (``msrl.curriculum``); it updates the trainer's weights before each step. The
+stages' order and prompt subsets are the curriculum's (``msrl.curriculum``).
 
 Departures: the paper trained with MM-EUREKA's GRPO; we use TRL's (loss ``dapo``: token-level
 normalisation; no KL term, ``beta`` 0, as in MM-EUREKA's default). Group size, temperature and
@@ -26,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .curriculum import STAGE_KEYS, prompt_offset
 from .layout import CHECKPOINT_DIR, TRAINER_DIR
 from .model import cuda_available
 from .precision import choose_bf16
@@ -41,16 +44,16 @@ def rl_prompts(split, instruction: str, n: int, offset: int = 0):
     if offset + n > len(split):
         raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")
     rows = split.select(range(offset, offset + n))
-    return rows.map(lambda row: {"prompt": prompt_messages(instruction), "image": row["image"],
-                                 "record": row["record"]},
-                    remove_columns=[c for c in rows.column_names if c not in ("image", "record")])
+    return rows.map(
+        lambda row: {"prompt": prompt_messages(instruction), "image": row["image"], "record": row["record"]},
+        remove_columns=[c for c in rows.column_names if c not in ("image", "record")],
+    )
 
 
 def active_rewards(weights, schedule: Callable | None = None) -> list[str]:
     """Rewards to compute: those with a non-zero weight now or at any point of the schedule."""
     ramp = [schedule(t) for t in (0.0, 0.5, 1.0)] if schedule else []
-    return [name for i, name in enumerate(REWARD_NAMES)
-            if weights[i] != 0 or any(w[i] != 0 for w in ramp)]
+    return [name for i, name in enumerate(REWARD_NAMES) if weights[i] != 0 or any(w[i] != 0 for w in ramp)]
 
 
 def grpo_config(stage: RLStagePreset, out_dir: Path, seed: int, weights: list[float], bf16: bool = False):
@@ -72,11 +75,11 @@ def grpo_config(stage: RLStagePreset, out_dir: Path, seed: int, weights: list[fl
         mask_truncated_completions=False,  # a looping, truncated program is a failure to learn from
         use_vllm=stage.use_vllm,
         vllm_mode="colocate",
-        lr_scheduler_type="constant_with_warmup",
-        warmup_steps=0.05,
+        lr_scheduler_type=stage.scheduler,
+        warmup_steps=stage.warmup_ratio,  # a float < 1 is a share of the steps
         logging_steps=stage.logging_steps,
         save_steps=stage.save_steps,
-        save_total_limit=2,
+        save_total_limit=stage.save_total_limit,
         report_to=["tensorboard"],
         bf16=bf16,
         seed=seed,
@@ -105,6 +108,7 @@ class RewardClock:
                 return function(*args, **kwargs)
             finally:
                 self.reward_seconds += time.perf_counter() - start
+
         timed.__name__ = function.__name__  # TRL logs rewards under the function's name
         return timed
 
@@ -151,8 +155,17 @@ def _schedule_callback(trainer_ref: dict, schedule: Callable, names: list[str]):
     return _Schedule()
 
 
-def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, out_dir: str | Path,
-               pool=None, judge=None, weight_schedule: Callable | None = None, callbacks=None) -> dict:
+def train_grpo(
+    preset: Preset,
+    stage: RLStagePreset,
+    base: str | Path,
+    prompts,
+    out_dir: str | Path,
+    pool=None,
+    judge=None,
+    weight_schedule: Callable | None = None,
+    callbacks=None,
+) -> dict:
     """GRPO from ``base`` on ``prompts`` (see ``rl_prompts``); resume if interrupted.
 
     Returns {"log_history", "global_step", "resumed_from", "seconds", "reward_time_share",
@@ -175,22 +188,34 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
     model, processor = load_model_and_processor(base, preset.model, for_training=True)
     trainer_dir = out_dir / TRAINER_DIR
     # bf16 only on GPU; on CPU GRPO stays fp32 (we measured bf16 autocast for SFT steps only).
-    config = grpo_config(stage, trainer_dir, preset.seed, weights,
-                         bf16=cuda_available() and choose_bf16(preset.sft.bf16)["bf16"])
+    config = grpo_config(
+        stage, trainer_dir, preset.seed, weights, bf16=cuda_available() and choose_bf16(preset.sft.bf16)["bf16"]
+    )
     trainer_ref: dict = {}
     all_callbacks = [clock.callback(), *(callbacks or [])]
     if weight_schedule is not None:
         all_callbacks.append(_schedule_callback(trainer_ref, weight_schedule, names))
-    trainer = GRPOTrainer(model=model, reward_funcs=reward_funcs, args=config, train_dataset=prompts,
-                          processing_class=processor, callbacks=all_callbacks)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_funcs,
+        args=config,
+        train_dataset=prompts,
+        processing_class=processor,
+        callbacks=all_callbacks,
+    )
     trainer_ref["trainer"] = trainer
     resume = last_checkpoint(trainer_dir)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
-    record = {"log_history": trainer.state.log_history, "global_step": trainer.state.global_step,
-              "resumed_from": resume, "seconds": seconds, "reward_time_share": clock.share,
-              "rewards": dict(zip(names, weights))}
+    record = {
+        "log_history": trainer.state.log_history,
+        "global_step": trainer.state.global_step,
+        "resumed_from": resume,
+        "seconds": seconds,
+        "reward_time_share": clock.share,
+        "rewards": dict(zip(names, weights)),
+    }
     if trainer.accelerator.is_main_process:
         trainer.model.save_pretrained(str(out_dir / CHECKPOINT_DIR))
         processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
@@ -198,42 +223,44 @@ def train_grpo(preset: Preset, stage: RLStagePreset, base: str | Path, prompts, 
     return record
 
 
-def linear_ramp(start: tuple[float, float, float], end: tuple[float, float, float],
-                ramp_share: float = 0.5) -> Callable:
-    """Weights moving linearly from ``start`` to ``end`` over the first ``ramp_share`` of training,
-    then held (the seed's alternative to two stages: from (1, 0, 0.5) to (0.5, 0.5, 0.5))."""
-    def schedule(progress: float) -> tuple[float, float, float]:
-        t = min(1.0, progress / ramp_share)
-        return tuple(a + (b - a) * t for a, b in zip(start, end))
-    return schedule
-
-
-STAGE_KEYS = ("rl_stage1", "rl_stage2")
-
-
-def stage_offset(preset: Preset, stage_key: str) -> int:
-    """Where a stage's prompts start in the ``rl`` split: stage 2 follows stage 1's (disjoint)."""
-    return 0 if stage_key == "rl_stage1" else preset.rl_stage1.n_prompts
-
-
-def run_stage(preset: Preset, stage_key: str, rl_split, bases: dict, out_dir: str | Path, pool, judge,
-              stage: RLStagePreset | None = None, weight_schedule: Callable | None = None,
-              progress=print) -> dict:
+def run_stage(
+    preset: Preset,
+    stage_key: str,
+    rl_split,
+    bases: dict,
+    out_dir: str | Path,
+    pool,
+    judge,
+    stage: RLStagePreset | None = None,
+    weight_schedule: Callable | None = None,
+    progress=print,
+) -> dict:
     """Train one RL stage once per seed (``bases``: seed -> starting checkpoint) in
     ``out_dir/seed-N``; returns {seed: record}. Seeds vary rollout sampling and prompt order."""
     import dataclasses
 
     stage = stage or getattr(preset, stage_key)
-    prompts = rl_prompts(rl_split, preset.instruction, stage.n_prompts, stage_offset(preset, stage_key))
+    prompts = rl_prompts(rl_split, preset.instruction, stage.n_prompts, prompt_offset(preset, stage_key))
     records = {}
     for seed, base in bases.items():
-        records[seed] = train_grpo(dataclasses.replace(preset, seed=seed), stage, base, prompts,
-                                   Path(out_dir) / f"seed-{seed}", pool=pool, judge=judge,
-                                   weight_schedule=weight_schedule)
+        records[seed] = train_grpo(
+            dataclasses.replace(preset, seed=seed),
+            stage,
+            base,
+            prompts,
+            Path(out_dir) / f"seed-{seed}",
+            pool=pool,
+            judge=judge,
+            weight_schedule=weight_schedule,
+        )
         last = [h for h in records[seed]["log_history"] if "reward" in h]
-        progress(f"{stage_key} seed {seed}: {records[seed]['global_step']} steps in "
-                 f"{records[seed]['seconds']:.0f} s, reward {last[0]['reward']:.3f} -> {last[-1]['reward']:.3f}, "
-                 f"reward time {100 * records[seed]['reward_time_share']:.0f} % of a step" if last else "")
+        progress(
+            f"{stage_key} seed {seed}: {records[seed]['global_step']} steps in "
+            f"{records[seed]['seconds']:.0f} s, reward {last[0]['reward']:.3f} -> {last[-1]['reward']:.3f}, "
+            f"reward time {100 * records[seed]['reward_time_share']:.0f} % of a step"
+            if last
+            else ""
+        )
     return records
 
 
@@ -255,15 +282,24 @@ def evaluate_runs(stage_name: str, out_dir: str | Path, seeds, sets: dict, pool,
     generations are saved in (and re-scored from) ``out_dir``."""
     from .benchmark import evaluate_checkpoint
 
-    return {seed: evaluate_checkpoint(run_name(stage_name, seed), checkpoint, sets, pool, preset, out_dir, judge)
-            for seed, checkpoint in seed_checkpoints(out_dir, seeds).items()}
+    return {
+        seed: evaluate_checkpoint(run_name(stage_name, seed), checkpoint, sets, pool, preset, out_dir, judge)
+        for seed, checkpoint in seed_checkpoints(out_dir, seeds).items()
+    }
 
 
 def run_summaries(records: dict) -> dict:
     """``run_stage``'s records as stages save them in metrics.json (without the log history)."""
-    return {str(seed): {"steps": run["global_step"], "seconds": round(run["seconds"], 1),
-                        "reward_time_share": round(run["reward_time_share"], 3), "rewards": run["rewards"],
-                        "resumed_from": run["resumed_from"]} for seed, run in records.items()}
+    return {
+        str(seed): {
+            "steps": run["global_step"],
+            "seconds": round(run["seconds"], 1),
+            "reward_time_share": round(run["reward_time_share"], 3),
+            "rewards": run["rewards"],
+            "resumed_from": run["resumed_from"],
+        }
+        for seed, run in records.items()
+    }
 
 
 def main(argv=None) -> int:

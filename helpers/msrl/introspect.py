@@ -31,8 +31,16 @@ from collections import Counter
 
 MAX_VALUES = 2000  # per series: bounds the record for huge scatter/heatmap data
 
-_state = {"depth": 0, "in_tick": 0, "calls": Counter(), "colors": set(), "texts": [],
-          "tick_texts": [], "saved": None, "closed": []}
+_state = {
+    "depth": 0,
+    "in_tick": 0,
+    "calls": Counter(),
+    "colors": set(),
+    "texts": [],
+    "tick_texts": [],
+    "saved": None,
+    "closed": [],
+}
 
 
 def _hex(color) -> str | None:
@@ -59,8 +67,15 @@ def _colors_of(name: str, result, kwargs) -> list[str]:
         out = [line.get_color() for line in result]
     elif name in ("bar", "barh", "bar_3d", "fill"):
         out = [p.get_facecolor() for p in result]
-    elif name in ("scatter", "scatter_3d", "fill_between", "fill_betweenx", "quiver", "bar3d_3d",
-                  "add_collection3d_3d"):
+    elif name in (
+        "scatter",
+        "scatter_3d",
+        "fill_between",
+        "fill_betweenx",
+        "quiver",
+        "bar3d_3d",
+        "add_collection3d_3d",
+    ):
         faces = result.get_facecolor()
         out = [faces[0]] if len(faces) else []
     elif name == "pie":
@@ -79,8 +94,7 @@ def _colors_of(name: str, result, kwargs) -> list[str]:
         flat = [p for group in patches for p in (group if hasattr(group, "__iter__") else [group])]
         out = [p.get_facecolor() for p in flat]
     elif name == "boxplot":
-        out = [b.get_facecolor() if hasattr(b, "get_facecolor") else b.get_color()
-               for b in result.get("boxes", [])]
+        out = [b.get_facecolor() if hasattr(b, "get_facecolor") else b.get_color() for b in result.get("boxes", [])]
     elif name == "violinplot":
         out = [body.get_facecolor()[0] for body in result.get("bodies", []) if len(body.get_facecolor())]
     elif name in ("imshow", "pcolor", "pcolormesh", "contour", "contourf", "tripcolor", "plot_surface_3d"):
@@ -120,13 +134,55 @@ def _wrap(owner, method: str, name: str | None = None):
     setattr(owner, method, wrapper)
 
 
-AXES_METHODS = ("bar", "barh", "plot", "axhline", "axvline", "axhspan", "axvspan", "hlines", "vlines",
-                "errorbar", "boxplot", "violinplot", "hist", "fill_between", "fill_betweenx",
-                "scatter", "quiver", "pie", "fill", "imshow", "pcolor", "pcolormesh", "contour",
-                "contourf", "broken_barh", "tripcolor", "stackplot", "step", "stem", "hexbin",
-                "streamplot", "matshow", "loglog", "semilogx", "semilogy", "table")
-AXES3D_METHODS = ("scatter", "plot", "plot_surface", "bar3d", "bar", "add_collection3d",
-                  "plot_wireframe", "contour3D", "contourf")
+AXES_METHODS = (
+    "bar",
+    "barh",
+    "plot",
+    "axhline",
+    "axvline",
+    "axhspan",
+    "axvspan",
+    "hlines",
+    "vlines",
+    "errorbar",
+    "boxplot",
+    "violinplot",
+    "hist",
+    "fill_between",
+    "fill_betweenx",
+    "scatter",
+    "quiver",
+    "pie",
+    "fill",
+    "imshow",
+    "pcolor",
+    "pcolormesh",
+    "contour",
+    "contourf",
+    "broken_barh",
+    "tripcolor",
+    "stackplot",
+    "step",
+    "stem",
+    "hexbin",
+    "streamplot",
+    "matshow",
+    "loglog",
+    "semilogx",
+    "semilogy",
+    "table",
+)
+AXES3D_METHODS = (
+    "scatter",
+    "plot",
+    "plot_surface",
+    "bar3d",
+    "bar",
+    "add_collection3d",
+    "plot_wireframe",
+    "contour3D",
+    "contourf",
+)
 
 
 def install() -> None:
@@ -168,7 +224,8 @@ def install() -> None:
     def logged_draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         offset = mtext is not None and any(
             mtext is getattr(axis, "offsetText", None)
-            for axis in getattr(getattr(mtext, "axes", None), "_axis_map", {}).values())
+            for axis in getattr(getattr(mtext, "axes", None), "_axis_map", {}).values()
+        )
         if s and s.strip():
             (_state["tick_texts"] if _state["in_tick"] or offset else _state["texts"]).append(s)
         return draw_text(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
@@ -185,7 +242,7 @@ def install() -> None:
     close = plt.close
 
     def remembering_close(fig=None):
-        for num in (plt.get_fignums() if fig in (None, "all") else []):
+        for num in plt.get_fignums() if fig in (None, "all") else []:
             _state["closed"].append(plt.figure(num))
         if isinstance(fig, Figure):
             _state["closed"].append(fig)
@@ -237,11 +294,21 @@ def _series(ax) -> list[dict]:
     for container in ax.containers:
         if isinstance(container, BarContainer):
             in_bars.update(id(p) for p in container.patches)
-            values = container.datavalues if container.datavalues is not None else [
-                p.get_height() if container.orientation != "horizontal" else p.get_width()
-                for p in container.patches]
-            series.append({"type": "barh" if container.orientation == "horizontal" else "bar",
-                           "label": _label(container), "values": _numbers(values)})
+            values = (
+                container.datavalues
+                if container.datavalues is not None
+                else [
+                    p.get_height() if container.orientation != "horizontal" else p.get_width()
+                    for p in container.patches
+                ]
+            )
+            series.append(
+                {
+                    "type": "barh" if container.orientation == "horizontal" else "bar",
+                    "label": _label(container),
+                    "values": _numbers(values),
+                }
+            )
     for line in ax.lines:
         entry = {"type": "line", "label": _label(line), "values": _numbers(line.get_ydata())}
         x = _numbers(line.get_xdata())
@@ -251,8 +318,14 @@ def _series(ax) -> list[dict]:
     for collection in ax.collections:
         if isinstance(collection, PathCollection) and len(collection.get_offsets()):
             offsets = collection.get_offsets()
-            series.append({"type": "scatter", "label": _label(collection),
-                           "values": _numbers(offsets[:, 1]), "x": _numbers(offsets[:, 0])})
+            series.append(
+                {
+                    "type": "scatter",
+                    "label": _label(collection),
+                    "values": _numbers(offsets[:, 1]),
+                    "x": _numbers(offsets[:, 0]),
+                }
+            )
         elif isinstance(collection, QuadMesh) and collection.get_array() is not None:
             series.append({"type": "heatmap", "label": "", "values": _numbers(collection.get_array())})
     for image in ax.images:
@@ -261,8 +334,7 @@ def _series(ax) -> list[dict]:
     if wedges:
         spans = [(w.theta2 - w.theta1) % 360 or 360.0 for w in wedges]
         total = sum(spans)
-        series.append({"type": "pie", "label": "",
-                       "values": _numbers([100.0 * s / total for s in spans])})
+        series.append({"type": "pie", "label": "", "values": _numbers([100.0 * s / total for s in spans])})
     return series
 
 
@@ -276,8 +348,7 @@ def _grid(ax) -> list[int] | None:
     if spec is None:
         return None
     nrows, ncols = spec.get_gridspec().get_geometry()
-    return [nrows, ncols, spec.rowspan.start, spec.rowspan.stop - 1,
-            spec.colspan.start, spec.colspan.stop - 1]
+    return [nrows, ncols, spec.rowspan.start, spec.rowspan.stop - 1, spec.colspan.start, spec.colspan.stop - 1]
 
 
 def figure_record(fig, dpi: float) -> dict:

@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 _ENV = re.compile(r"\\begin\{(tabular\*?|tabularx|longtable)\}(.*?)\\end\{\1\}", re.S)
-_RULES = re.compile(r"\\(hline|toprule|midrule|bottomrule|specialrule\{[^}]*\}\{[^}]*\}\{[^}]*\}|"
-                    r"addlinespace(\[[^\]]*\])?|cline\{[^}]*\}|cmidrule(\([^)]*\))?\{[^}]*\}|hdashline)")
+_RULES = re.compile(
+    r"\\(hline|toprule|midrule|bottomrule|specialrule\{[^}]*\}\{[^}]*\}\{[^}]*\}|"
+    r"addlinespace(\[[^\]]*\])?|cline\{[^}]*\}|cmidrule(\([^)]*\))?\{[^}]*\}|hdashline)"
+)
 # Full-width rules end a header; partial ones (\cmidrule, \cline) sit inside multi-row headers.
 _FULL_RULES = re.compile(r"\\(hline|toprule|midrule|bottomrule|specialrule|hdashline)")
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?")
@@ -49,8 +51,12 @@ def parse_latex_tables(text: str) -> ParsedTables:
     environments = list(_ENV.finditer(text))
     if not environments:
         opened = text.count("\\begin{tabular")
-        return ParsedTables([], [f"no complete tabular environment found ({opened} opened)"] if opened else
-                            ["no tabular environment found"])
+        return ParsedTables(
+            [],
+            [f"no complete tabular environment found ({opened} opened)"]
+            if opened
+            else ["no tabular environment found"],
+        )
     for index, match in enumerate(environments, 1):
         try:
             tables.append(parse_tabular(match.group(2), match.group(1)))
@@ -105,7 +111,7 @@ def parse_number(cell: str) -> float:
     if not match or not match.group(0) or match.group(0) in "+-":
         return np.nan
     value = float(match.group(0).replace(",", ""))
-    rest = text[match.end():].strip()
+    rest = text[match.end() :].strip()
     if rest[:1] in _SCALE and (len(rest) == 1 or not rest[1].isalpha()):
         value *= _SCALE[rest[0]]
     return value
@@ -126,7 +132,7 @@ def _skip_arguments(body: str, count: int) -> str:
             depth += ch == "{"
             depth -= ch == "}"
             if depth == 0:
-                body = body[i + 1:]
+                body = body[i + 1 :]
                 break
         else:
             raise TableParseError("unbalanced braces in the column specification")
@@ -208,8 +214,12 @@ def _clean(cell: str) -> str:
     text = cell.replace("\x00", "")
     text = re.sub(r"\\multirow\{[^}]*\}\{[^}]*\}\{(.*)\}", r"\1", text, flags=re.S)
     text = re.sub(r"\$\\pm\$|\\pm", "±", text)
-    text = re.sub(r"\\(textbf|textit|emph|underline|mathbf|mathrm|textrm|texttt|textsc|text|uline|"
-                  r"cellcolor\{[^}]*\}|textcolor\{[^}]*\}|color\{[^}]*\})", "", text)
+    text = re.sub(
+        r"\\(textbf|textit|emph|underline|mathbf|mathrm|textrm|texttt|textsc|text|uline|"
+        r"cellcolor\{[^}]*\}|textcolor\{[^}]*\}|color\{[^}]*\})",
+        "",
+        text,
+    )
     text = re.sub(r"\\(bf|it|em|small|footnotesize|scriptsize|tiny|large)\b", "", text)
     text = text.replace("\\%", "%").replace("\\&", "&").replace("\\_", "_").replace("~", " ")
     text = re.sub(r"\\[a-zA-Z]+\*?", "", text)  # any other macro name

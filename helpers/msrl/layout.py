@@ -18,11 +18,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
-OUTPUTS_DIR = REPO_ROOT / "outputs"   # run state: checkpoints, corpora, executed notebooks (git-ignored)
-RESULTS_DIR = REPO_ROOT / "results"   # what `make report` keeps in git from a finished run
+OUTPUTS_DIR = REPO_ROOT / "outputs"  # run state: checkpoints, corpora, executed notebooks (git-ignored)
+RESULTS_DIR = REPO_ROOT / "results"  # what `make report` keeps in git from a finished run
 # The external benchmark is read in place from ../shared (never copied into the repository).
-CHARTMIMIC_DIR = Path(os.environ.get(
-    "MSRL_CHARTMIMIC_DIR", REPO_ROOT.parent / "shared" / "benchmarks" / "chartmimic_direct_v1"))
+CHARTMIMIC_DIR = Path(
+    os.environ.get("MSRL_CHARTMIMIC_DIR", REPO_ROOT.parent / "shared" / "benchmarks" / "chartmimic_direct_v1")
+)
 
 # Stage order of the notebook series; a stage's folder has the same name as its notebook.
 STAGES = (
@@ -39,10 +40,10 @@ MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 EXECUTED_DIR = "executed"
 FIGURES_DIR = "figures"
-CORPUS_DIR = "corpus"          # 01_data: the DatasetDict on disk
-TOKENIZER_DIR = "tokenizer"    # 01_data: the code tokenizer trained on the corpus
+CORPUS_DIR = "corpus"  # 01_data: the DatasetDict on disk
+TOKENIZER_DIR = "tokenizer"  # 01_data: the code tokenizer trained on the corpus
 CHECKPOINT_DIR = "checkpoint"  # 02/04/05: the final model, laid out like a hub checkpoint
-TRAINER_DIR = "trainer"        # 02/04/05: the trainer's resumable checkpoints and logs
+TRAINER_DIR = "trainer"  # 02/04/05: the trainer's resumable checkpoints and logs
 REPORT = "REPORT.md"
 
 

@@ -73,7 +73,7 @@ def type_prf(gen: dict, ref: dict) -> PRF:
 def _lab(hex_colors: list[str]) -> np.ndarray:
     import colour
 
-    rgb = np.array([[int(h[i:i + 2], 16) / 255.0 for i in (1, 3, 5)] for h in hex_colors])
+    rgb = np.array([[int(h[i : i + 2], 16) / 255.0 for i in (1, 3, 5)] for h in hex_colors])
     return colour.XYZ_to_Lab(colour.sRGB_to_XYZ(rgb))
 
 
@@ -119,8 +119,12 @@ def low_level(gen: dict | None, ref: dict) -> dict:
     if gen is None:
         scores = {part: 0.0 for part in LOW_LEVEL_PARTS}
     else:
-        scores = {"text": text_prf(gen, ref).f1, "layout": layout_prf(gen, ref).f1,
-                  "type": type_prf(gen, ref).f1, "color": color_prf(gen, ref).f1}
+        scores = {
+            "text": text_prf(gen, ref).f1,
+            "layout": layout_prf(gen, ref).f1,
+            "type": type_prf(gen, ref).f1,
+            "color": color_prf(gen, ref).f1,
+        }
     scores["low_level"] = 100.0 * sum(scores[p] for p in LOW_LEVEL_PARTS) / len(LOW_LEVEL_PARTS)
     return scores
 

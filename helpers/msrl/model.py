@@ -45,7 +45,10 @@ def build_processor(tokenizer, preset: ModelPreset):
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     image_processor = Qwen2VLImageProcessorPil(
-        size=image_size(preset), patch_size=14, merge_size=2, temporal_patch_size=2,
+        size=image_size(preset),
+        patch_size=14,
+        merge_size=2,
+        temporal_patch_size=2,
     )
     return Qwen2_5_VLProcessor(
         image_processor=image_processor, tokenizer=tokenizer, chat_template=tokenizer.chat_template
@@ -57,8 +60,10 @@ def build_tiny_model(tokenizer, preset: ModelPreset, seed: int = 0):
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in
-           ("<|im_end|>", "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")}
+    ids = {
+        t: tokenizer.convert_tokens_to_ids(t)
+        for t in ("<|im_end|>", "<|image_pad|>", "<|video_pad|>", "<|vision_start|>", "<|vision_end|>")
+    }
     head_dim = preset.hidden_size // preset.num_heads
     text = dict(
         vocab_size=len(tokenizer),
@@ -68,8 +73,7 @@ def build_tiny_model(tokenizer, preset: ModelPreset, seed: int = 0):
         num_attention_heads=preset.num_heads,
         num_key_value_heads=preset.num_kv_heads,
         max_position_embeddings=preset.max_position_embeddings,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
-                         "mrope_section": mrope_section(head_dim)},
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section(head_dim)},
         bos_token_id=None,
         eos_token_id=ids["<|im_end|>"],
         pad_token_id=tokenizer.pad_token_id,
@@ -85,9 +89,12 @@ def build_tiny_model(tokenizer, preset: ModelPreset, seed: int = 0):
         window_size=112,
     )
     config = Qwen2_5_VLConfig(
-        text_config=text, vision_config=vision,
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
         tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
@@ -97,8 +104,9 @@ def build_tiny_model(tokenizer, preset: ModelPreset, seed: int = 0):
     return model
 
 
-def create_tiny_checkpoint(out_dir: str | Path, code_texts=None, preset: ModelPreset | None = None,
-                           seed: int = 0, tokenizer=None) -> Path:
+def create_tiny_checkpoint(
+    out_dir: str | Path, code_texts=None, preset: ModelPreset | None = None, seed: int = 0, tokenizer=None
+) -> Path:
     """Build processor and tiny model around ``tokenizer`` (or one trained on ``code_texts``), and
     save them to ``out_dir``.
 
@@ -120,8 +128,9 @@ def create_tiny_checkpoint(out_dir: str | Path, code_texts=None, preset: ModelPr
     return out_dir
 
 
-def load_model_and_processor(path_or_id: str | Path, preset: ModelPreset | None = None,
-                             device: str | None = None, for_training: bool = False):
+def load_model_and_processor(
+    path_or_id: str | Path, preset: ModelPreset | None = None, device: str | None = None, for_training: bool = False
+):
     """Load any Qwen2.5-VL checkpoint (our tiny one, a local path or a hub id) and its processor.
 
     The tokenizer pads on the LEFT: decoder-only generation needs it, and TRL's GRPO re-tokenizes

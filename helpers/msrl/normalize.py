@@ -24,11 +24,24 @@ import ast
 
 from .codeblock import extract_code
 
-CANONICAL = {"matplotlib.pyplot": "plt", "numpy": "np", "pandas": "pd", "seaborn": "sns",
-             "matplotlib": "matplotlib"}
+CANONICAL = {"matplotlib.pyplot": "plt", "numpy": "np", "pandas": "pd", "seaborn": "sns", "matplotlib": "matplotlib"}
 DROPPED_CALLS = {"show", "savefig", "close", "pause"}
-_MUTATORS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear", "update",
-             "add", "discard", "setdefault", "popitem", "__setitem__"}
+_MUTATORS = {
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "sort",
+    "reverse",
+    "clear",
+    "update",
+    "add",
+    "discard",
+    "setdefault",
+    "popitem",
+    "__setitem__",
+}
 
 
 class NormalizationError(ValueError):
@@ -47,8 +60,9 @@ def normalize_code(reply: str) -> str:
     tree.body = [stmt for stmt in tree.body if not _is_dropped_call(stmt)]
     _inline_constants(tree)
     # only modules the program imported, and only those it still uses after the edits above
-    imported = set(aliases.values()) | {module for module, alias in CANONICAL.items()
-                                        if any(v.startswith(alias + ".") for v in imported_names.values())}
+    imported = set(aliases.values()) | {
+        module for module, alias in CANONICAL.items() if any(v.startswith(alias + ".") for v in imported_names.values())
+    }
     used = _used_names(tree)
     imports = sorted({_import_line(m) for m in imported if CANONICAL[m] in used} | other_imports)
     text = ast.unparse(ast.fix_missing_locations(tree))
@@ -102,8 +116,13 @@ def _collect_imports(tree: ast.Module):
         body.append(stmt)
     # simple re-bindings at module level: `P = plt`
     for stmt in list(body):
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and isinstance(stmt.value, ast.Name) and stmt.value.id in aliases):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Name)
+            and stmt.value.id in aliases
+        ):
             aliases[stmt.targets[0].id] = aliases[stmt.value.id]
             body.remove(stmt)
     return aliases, names, other, body
@@ -126,8 +145,8 @@ class _Rename(ast.NodeTransformer):
         dotted = _dotted(node.value)
         if dotted in CANONICAL and dotted != "matplotlib":
             return ast.copy_location(
-                ast.Attribute(value=ast.Name(id=CANONICAL[dotted], ctx=ast.Load()), attr=node.attr,
-                              ctx=node.ctx), node)
+                ast.Attribute(value=ast.Name(id=CANONICAL[dotted], ctx=ast.Load()), attr=node.attr, ctx=node.ctx), node
+            )
         self.generic_visit(node)
         return node
 
@@ -143,8 +162,12 @@ def _dotted(node) -> str | None:
 
 
 def _is_dropped_call(stmt) -> bool:
-    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
-            and isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr in DROPPED_CALLS)
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in DROPPED_CALLS
+    )
 
 
 def _used_names(tree) -> set[str]:
@@ -169,14 +192,24 @@ def _inline_constants(tree: ast.Module) -> None:
                 bindings.setdefault(arg.arg, []).extend([arg, arg])  # parameters shadow: never inline
             for name in getattr(node, "names", []):
                 bindings.setdefault(name, []).extend([node, node])
-    mutated = {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute)
-               and isinstance(n.value, ast.Name) and n.attr in _MUTATORS}
-    mutated |= {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Subscript)
-                and isinstance(n.value, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    mutated = {
+        n.value.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.attr in _MUTATORS
+    }
+    mutated |= {
+        n.value.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
+    }
     constants = {}
     for stmt in tree.body:
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and _is_literal(stmt.value)):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and _is_literal(stmt.value)
+        ):
             name = stmt.targets[0].id
             if len(bindings.get(name, [])) == 1 and name not in mutated:
                 constants[name] = stmt

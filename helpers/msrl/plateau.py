@@ -49,8 +49,9 @@ def completed_runs(out_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_study(preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict],
-              progress=print) -> list[dict]:
+def run_study(
+    preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict], progress=print
+) -> list[dict]:
     """Every (size, seed, variant) run; returns the rows (one per run) including earlier ones."""
     from .benchmark import evaluate_model
     from .model import load_model_and_processor
@@ -71,31 +72,59 @@ def run_study(preset, base: str, corpus, out_dir: str | Path, pool, eval_items: 
                 subset = corpus["sft"].shuffle(seed=seed).select(range(size))
                 steps = run_steps(preset.plateau, size)
                 # the base already had its warm-up (02's, shared by every run): SFT only
-                sft = dataclasses.replace(preset.sft, epochs=1, max_steps=steps, save_steps=10**9,
-                                          logging_steps=max(1, steps // 10), warmup_steps=0)
+                sft = dataclasses.replace(
+                    preset.sft,
+                    epochs=1,
+                    max_steps=steps,
+                    save_steps=10**9,
+                    logging_steps=max(1, steps // 10),
+                    warmup_steps=0,
+                )
                 if variant == "token_weighted" and weights is None:
                     from transformers import AutoTokenizer
 
                     tokenizer = AutoTokenizer.from_pretrained(base)
-                    sample = corpus["sft"]["code"][:preset.plateau.weight_sample]
+                    sample = corpus["sft"]["code"][: preset.plateau.weight_sample]
                     weights = content_token_weights(tokenizer, sample, preset.plateau.content_weight)
                 run_dir = out_dir / f"run-{size}-{seed}-{variant}"
                 shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
-                run = train_sft(dataclasses.replace(preset, seed=seed), base, subset, run_dir,
-                                token_weights=weights if variant == "token_weighted" else None, sft=sft)
+                run = train_sft(
+                    dataclasses.replace(preset, seed=seed),
+                    base,
+                    subset,
+                    run_dir,
+                    token_weights=weights if variant == "token_weighted" else None,
+                    sft=sft,
+                )
                 model, processor = load_model_and_processor(run_dir / "checkpoint", preset.model)
-                scored = evaluate_model(f"{size}/{seed}/{variant}", model, processor, eval_items, pool,
-                                        preset.instruction, preset.eval.max_new_tokens, preset.eval.batch_size)
+                scored = evaluate_model(
+                    f"{size}/{seed}/{variant}",
+                    model,
+                    processor,
+                    eval_items,
+                    pool,
+                    preset.instruction,
+                    preset.eval.max_new_tokens,
+                    preset.eval.batch_size,
+                )
                 losses = [h["loss"] for h in run["log_history"] if "loss" in h]
-                row = {"size": size, "seed": seed, "variant": variant, "steps": run["global_step"],
-                       "train_seconds": round(run["seconds"], 1), "final_loss": losses[-1] if losses else None,
-                       **scored.summary}
+                row = {
+                    "size": size,
+                    "seed": seed,
+                    "variant": variant,
+                    "steps": run["global_step"],
+                    "train_seconds": round(run["seconds"], 1),
+                    "final_loss": losses[-1] if losses else None,
+                    **scored.summary,
+                }
                 with open(out_dir / RUNS_FILE, "a") as f:
                     f.write(json.dumps(row) + "\n")
                 shutil.rmtree(run_dir, ignore_errors=True)  # weights are not kept: the rows are the result
                 rows.append(row)
-                progress(f"size {size} seed {seed} {variant}: execution {row['execution_rate']:.1f}% "
-                         f"low-level {row['low_level']:.1f} ({row['train_seconds']} s)")
+                progress(
+                    f"size {size} seed {seed} {variant}: execution {row['execution_rate']:.1f}% "
+                    f"low-level {row['low_level']:.1f} ({row['train_seconds']} s)"
+                )
     return rows
 
 
@@ -119,22 +148,23 @@ def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0)
     provided the curve rose by at least ``min_gain`` per doubling somewhere before it. None ("no
     plateau within these sizes") when the curve never rises (e.g. zero everywhere) or still rises at
     its largest size."""
-    gains = [(next_mean - mean) / max(1e-9, math.log2(next_size / size))
-             for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])]
+    gains = [
+        (next_mean - mean) / max(1e-9, math.log2(next_size / size))
+        for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])
+    ]
     for k in range(1, len(points) - 1):
         if any(g >= min_gain for g in gains[:k]) and all(g < min_gain for g in gains[k:]):
             return points[k][0]
     return None
 
 
-def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color",
-                                   "final_loss")):
+def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color", "final_loss")):
     """One panel per metric; the final training loss is shown too, since at small sizes every score
     can be zero while the loss still moves with the data size."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 4, figsize=(17, 7))
-    for ax in axes.flat[len(metrics):]:
+    for ax in axes.flat[len(metrics) :]:
         ax.set_visible(False)
     for ax, metric in zip(axes.flat, metrics):
         for variant, points in aggregate(rows, metric).items():

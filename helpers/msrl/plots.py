@@ -29,7 +29,8 @@ def pairs_html(rows: list[dict], max_code_lines: int = 40) -> str:
             "<div style='display:flex;gap:12px;margin-bottom:14px;align-items:flex-start'>"
             f"<img src='{_png_data_uri(row['image'])}' style='max-width:360px;border:1px solid #ddd'/>"
             f"<div><div style='font:12px sans-serif;color:#555'>{caption}</div>"
-            f"<pre style='font-size:10px;max-height:320px;overflow:auto'>{html.escape(shown)}</pre></div></div>")
+            f"<pre style='font-size:10px;max-height:320px;overflow:auto'>{html.escape(shown)}</pre></div></div>"
+        )
     return "\n".join(cells)
 
 
@@ -122,15 +123,20 @@ def loss_curve(log_history: list[dict], title: str = "SFT training loss"):
 def evaluation_gallery(model_evaluation, n: int = 6):
     """Target chart vs the chart the generated code draws, for the first ``n`` items."""
     pairs, titles = [], []
-    for item, result, row in list(zip(model_evaluation.items, model_evaluation.results,
-                                      model_evaluation.evaluation.rows))[:n]:
+    for item, result, row in list(
+        zip(model_evaluation.items, model_evaluation.results, model_evaluation.evaluation.rows)
+    )[:n]:
         pairs.append((item["image"], result.image()))
         titles.append(f"{item['id']} ({item['type']}) low-level {row['low_level']:.0f}")
     return side_by_side(pairs, titles)
 
 
-REWARD_SERIES = {"reward": "total reward", "rewards/execution/mean": "execution",
-                 "rewards/textual/mean": "textual", "rewards/visual/mean": "visual"}
+REWARD_SERIES = {
+    "reward": "total reward",
+    "rewards/execution/mean": "execution",
+    "rewards/textual/mean": "textual",
+    "rewards/visual/mean": "visual",
+}
 
 
 def reward_curves(histories: dict[str, list[dict]], window: int = 5):
@@ -148,7 +154,7 @@ def reward_curves(histories: dict[str, list[dict]], window: int = 5):
             steps, values = map(np.array, zip(*points))
             k = max(1, min(window, len(values)))
             smooth = np.convolve(values, np.ones(k) / k, mode="valid")
-            ax.plot(steps[k - 1:], smooth, label=label)
+            ax.plot(steps[k - 1 :], smooth, label=label)
         ax.set_title(REWARD_SERIES[key])
         ax.set_xlabel("step")
         ax.grid(True, alpha=0.3)
@@ -176,14 +182,19 @@ def change_gallery(before, after, n: int = 4, improved: bool = True, key: str = 
     if not deltas:
         axes[0, 1].text(0.5, 0.5, f"no item {'improved' if improved else 'got worse'}", ha="center")
     for (delta, item_id), row in zip(deltas, axes):
-        for ax, label, image in zip(row, ("target", before.name, after.name),
-                                    (targets[item_id], images[("before", item_id)], images[("after", item_id)])):
+        for ax, label, image in zip(
+            row,
+            ("target", before.name, after.name),
+            (targets[item_id], images[("before", item_id)], images[("after", item_id)]),
+        ):
             if image is None:
                 ax.text(0.5, 0.5, "did not run", ha="center", va="center", color="crimson")
             else:
                 ax.imshow(image)
-            ax.set_title(f"{label}" if label == "target" else f"{label} ({delta:+.0f})" if label == after.name
-                         else label, fontsize=7)
+            ax.set_title(
+                f"{label}" if label == "target" else f"{label} ({delta:+.0f})" if label == after.name else label,
+                fontsize=7,
+            )
     fig.suptitle(f"{'Improved' if improved else 'Worse'}: {key.replace('_', ' ')} change, largest first", fontsize=9)
     fig.tight_layout()
     return fig
@@ -201,7 +212,9 @@ def metric_bars(rows: list[dict], metrics=("execution_rate", "low_level", "judge
         for j, metric in enumerate(metrics):
             ax = axes[i, j]
             names = list(dict.fromkeys(r[group] for r in rows if r["set"] == set_name))
-            values = [[r[metric] for r in rows if r["set"] == set_name and r[group] == n and metric in r] for n in names]
+            values = [
+                [r[metric] for r in rows if r["set"] == set_name and r[group] == n and metric in r] for n in names
+            ]
             means = [float(np.mean(v)) if v else 0.0 for v in values]
             low = [m - (min(v) if v else 0) for m, v in zip(means, values)]
             high = [(max(v) if v else 0) - m for m, v in zip(means, values)]
@@ -226,8 +239,9 @@ def examples_grid(evaluations: dict, n: int = 3):
         return fig
     first = evaluations[names[0]]
     n = min(n, len(first.items))
-    fig, axes = plt.subplots(max(1, n), len(names) + 1, figsize=(2.6 * (len(names) + 1), 2.2 * max(1, n)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        max(1, n), len(names) + 1, figsize=(2.6 * (len(names) + 1), 2.2 * max(1, n)), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for i in range(n):

@@ -30,8 +30,11 @@ def measure_cpu_bf16(size: int = 512, repeats: int = 10) -> dict:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             return a @ b
 
-    return {"fp32_s": _seconds(lambda: a @ b, repeats), "bf16_s": _seconds(bf16, repeats),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    return {
+        "fp32_s": _seconds(lambda: a @ b, repeats),
+        "bf16_s": _seconds(bf16, repeats),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 def choose_bf16(setting, measure=measure_cpu_bf16) -> dict:
@@ -48,9 +51,12 @@ def choose_bf16(setting, measure=measure_cpu_bf16) -> dict:
         return {"bf16": supported, "reason": f"GPU {'supports' if supported else 'lacks'} bf16"}
     timing = measure()
     faster = timing["bf16_s"] < 0.9 * timing["fp32_s"]
-    return {"bf16": faster, **timing,
-            "reason": f"CPU ({timing['cpu_capability']}): bf16 {timing['bf16_s'] * 1e3:.1f} ms vs fp32 "
-                      f"{timing['fp32_s'] * 1e3:.1f} ms per 512x512 product"}
+    return {
+        "bf16": faster,
+        **timing,
+        "reason": f"CPU ({timing['cpu_capability']}): bf16 {timing['bf16_s'] * 1e3:.1f} ms vs fp32 "
+        f"{timing['fp32_s'] * 1e3:.1f} ms per 512x512 product",
+    }
 
 
 def cpu_name() -> str:

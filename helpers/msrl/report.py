@@ -21,8 +21,12 @@ REPORT_FILE = "REPORT.md"
 # derived from its stated gains of MSRL over SFT (+9.9 low-level, +6.2 high-level); the paper does
 # not report an SFT execution rate in the summary we have.
 PAPER_CHARTMIMIC = [
-    {"model": "paper: SFT (Qwen2.5-VL-7B, 2.8M pairs)", "execution_rate": None, "low_level": 78.6 - 9.9,
-     "judge": 83.8 - 6.2},
+    {
+        "model": "paper: SFT (Qwen2.5-VL-7B, 2.8M pairs)",
+        "execution_rate": None,
+        "low_level": 78.6 - 9.9,
+        "judge": 83.8 - 6.2,
+    },
     {"model": "paper: MSRL two-stage (Qwen2.5-VL-7B)", "execution_rate": 96.5, "low_level": 78.6, "judge": 83.8},
 ]
 
@@ -60,8 +64,20 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
     """``final``: stage 07's metrics (table rows, notes). Returns the REPORT.md path."""
     run_dir = Path(run_dir)
     data, sft, plateau = (read_metrics(run_dir, stage) for stage in ("01", "02", "03"))
-    columns = ["model", "set", "seeds", "execution_rate", "low_level", "judge", "text", "layout", "type", "color",
-               "distinct", "image_gain"]
+    columns = [
+        "model",
+        "set",
+        "seeds",
+        "execution_rate",
+        "low_level",
+        "judge",
+        "text",
+        "layout",
+        "type",
+        "color",
+        "distinct",
+        "image_gain",
+    ]
     parts = [
         f"# MSRL run report ({final.get('scale')})",
         "",
@@ -94,7 +110,9 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         markdown_table(PAPER_CHARTMIMIC, ["model", "execution_rate", "low_level", "judge"]),
         "",
         "## Ablations",
-        markdown_table(final.get("ablations", []), ["ablation", "set", "seeds", "execution_rate", "low_level", "judge"]),
+        markdown_table(
+            final.get("ablations", []), ["ablation", "set", "seeds", "execution_rate", "low_level", "judge"]
+        ),
         "",
         "## Notes",
         *[f"- {note}" for note in final.get("notes", [])],

@@ -47,9 +47,11 @@ TEXTUAL_PARTS = ("data", "type", "layout", "title", "labels")
 
 def register(name: str):
     """Register a reward factory ``make(context) -> f(completions, **columns) -> list[float]``."""
+
     def decorator(factory):
         REWARD_FACTORIES[name] = factory
         return factory
+
     return decorator
 
 
@@ -86,7 +88,7 @@ class CompletionRenderer:
         self._pool = pool
         self._cache: OrderedDict[str, RenderResult] = OrderedDict()
         self.max_items = max_items
-        self.seconds = 0.0   # wall time spent rendering (reward-time share of a step)
+        self.seconds = 0.0  # wall time spent rendering (reward-time share of a step)
         self.executions = 0
 
     @property
@@ -162,8 +164,9 @@ def _titles(record: dict) -> list[str]:
 
 
 def _labels(record: dict) -> list[str]:
-    return [_norm_text(ax.get(key, "")) for ax in record["axes"] for key in ("xlabel", "ylabel", "zlabel")
-            if ax.get(key)]
+    return [
+        _norm_text(ax.get(key, "")) for ax in record["axes"] for key in ("xlabel", "ylabel", "zlabel") if ax.get(key)
+    ]
 
 
 def _optional_multiset(gen_items: list, ref_items: list) -> float | None:
@@ -201,6 +204,7 @@ DEFAULT_TEXTUAL_WEIGHTS = {part: 1.0 for part in TEXTUAL_PARTS}
 @dataclass(frozen=True)
 class RewardContext:
     """Everything a reward reads besides its batch: built once per trainer, passed explicitly."""
+
     renderer: CompletionRenderer
     textual_weights: dict = field(default_factory=lambda: dict(DEFAULT_TEXTUAL_WEIGHTS))
     tolerance: float = 0.05  # the paper's soft value match: within +-5 %
@@ -228,6 +232,7 @@ def batch_records(columns: dict, n: int) -> list[dict | None]:
 def execution_reward(context: RewardContext):
     def execution(completions, **columns) -> list[float]:
         return [1.0 if r.ok else 0.0 for r in context.renderer.results(completions)]
+
     return execution
 
 
@@ -236,8 +241,13 @@ def textual_reward(context: RewardContext):
     def textual(completions, **columns) -> list[float]:
         refs = batch_records(columns, len(completions))
         results = context.renderer.results(completions)
-        return [textual_score(r.record if r.ok else None, ref, context.textual_weights, context.tolerance)
-                if ref is not None else 0.0 for r, ref in zip(results, refs)]
+        return [
+            textual_score(r.record if r.ok else None, ref, context.textual_weights, context.tolerance)
+            if ref is not None
+            else 0.0
+            for r, ref in zip(results, refs)
+        ]
+
     return textual
 
 
@@ -253,6 +263,7 @@ def visual_reward(context: RewardContext):
             raise KeyError("the visual reward needs the dataset's `image` column (the reference chart)")
         results = context.renderer.results(completions)
         candidates = [r.png if r.ok else None for r in results]
-        scores = context.judge.score_many(list(references)[:len(completions)], candidates)
+        scores = context.judge.score_many(list(references)[: len(completions)], candidates)
         return [s.total / 100.0 for s in scores]
+
     return visual

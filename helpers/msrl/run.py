@@ -21,8 +21,21 @@ from . import layout
 from .precision import choose_bf16, cpu_name
 from .presets import DEFAULT_SCALE, PRESETS
 
-VERSIONED_PACKAGES = ("msrl", "torch", "transformers", "trl", "peft", "accelerate", "datasets",
-                      "tokenizers", "matplotlib", "seaborn", "numpy", "pandas", "papermill")
+VERSIONED_PACKAGES = (
+    "msrl",
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "accelerate",
+    "datasets",
+    "tokenizers",
+    "matplotlib",
+    "seaborn",
+    "numpy",
+    "pandas",
+    "papermill",
+)
 
 
 class StageFailed(RuntimeError):
@@ -40,21 +53,28 @@ def discover(notebook_dir: Path) -> list[Path]:
 def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
     if not only:
         return notebooks
-    chosen = [nb for nb in notebooks if any(nb.stem == k or nb.stem.split("_")[0] == k
-                                            or nb.stem.partition("_")[2] == k for k in only)]
+    chosen = [
+        nb
+        for nb in notebooks
+        if any(nb.stem == k or nb.stem.split("_")[0] == k or nb.stem.partition("_")[2] == k for k in only)
+    ]
     missing = [k for k in only if not any(k in (nb.stem, nb.stem[:2], nb.stem[3:]) for nb in chosen)]
     if missing:
-        raise SystemExit(f"--only {','.join(missing)}: no such stage; have "
-                         f"{', '.join(nb.stem for nb in notebooks)}")
+        raise SystemExit(f"--only {','.join(missing)}: no such stage; have {', '.join(nb.stem for nb in notebooks)}")
     return chosen
 
 
 def git_commit() -> str | None:
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=layout.REPO_ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=layout.REPO_ROOT, text=True, capture_output=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=layout.REPO_ROOT, text=True, capture_output=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=layout.REPO_ROOT,
+            text=True,
+            capture_output=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+dirty" if dirty else "")
@@ -89,8 +109,7 @@ def load_manifest(run_dir: Path, scale: str, seed: int) -> dict:
 
 
 def is_done(run_dir: Path, manifest: dict, stage: str) -> bool:
-    return (manifest["stages"].get(stage, {}).get("status") == "ok"
-            and (run_dir / stage / layout.METRICS).exists())
+    return manifest["stages"].get(stage, {}).get("status") == "ok" and (run_dir / stage / layout.METRICS).exists()
 
 
 def finished_stages(run_dir: Path, scale: str, notebook_dir: Path | None = None) -> list[str]:
@@ -113,8 +132,13 @@ def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: boo
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(notebook), str(out), parameters=parameters, kernel_name="python3",
-            progress_bar=progress, cwd=str(notebook.parent), log_output=False,
+            str(notebook),
+            str(out),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=progress,
+            cwd=str(notebook.parent),
+            log_output=False,
         )
     except PapermillExecutionError as err:
         source = "\n".join("    | " + line for line in err.source.splitlines()[:12])
@@ -125,9 +149,17 @@ def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: boo
     return time.perf_counter() - start
 
 
-def run_series(scale: str = DEFAULT_SCALE, run_dir: Path | None = None, only: list[str] | None = None,
-               force: bool = False, seed: int | None = None, notebook_dir: Path | None = None,
-               overrides: dict | None = None, progress: bool | None = None, echo=None) -> dict:
+def run_series(
+    scale: str = DEFAULT_SCALE,
+    run_dir: Path | None = None,
+    only: list[str] | None = None,
+    force: bool = False,
+    seed: int | None = None,
+    notebook_dir: Path | None = None,
+    overrides: dict | None = None,
+    progress: bool | None = None,
+    echo=None,
+) -> dict:
     """Execute the series (or ``only`` some stages); return the manifest. Raises StageFailed."""
     if scale not in PRESETS:
         raise SystemExit(f"unknown scale {scale!r}; choose one of {', '.join(PRESETS)}")
@@ -140,8 +172,13 @@ def run_series(scale: str = DEFAULT_SCALE, run_dir: Path | None = None, only: li
     manifest = load_manifest(run_dir, scale, seed)
     manifest_path = run_dir / layout.MANIFEST
     layout.write_json(manifest_path, manifest)
-    parameters = {"SCALE": scale, "SEED": seed, "RUN_DIR": str(run_dir), "INTERACTIVE": False,
-                  "OVERRIDES": dict(overrides or {})}
+    parameters = {
+        "SCALE": scale,
+        "SEED": seed,
+        "RUN_DIR": str(run_dir),
+        "INTERACTIVE": False,
+        "OVERRIDES": dict(overrides or {}),
+    }
     series_start = time.perf_counter()
     for i, notebook in enumerate(notebooks, 1):
         stage = notebook.stem
@@ -171,7 +208,7 @@ def run_series(scale: str = DEFAULT_SCALE, run_dir: Path | None = None, only: li
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _parse_override(text: str):
@@ -190,8 +227,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, help="default: outputs/<scale>")
     parser.add_argument("--force", action="store_true", help="run stages that are already done")
     parser.add_argument("--seed", type=int, help="default: the preset's seed")
-    parser.add_argument("--set", dest="overrides", action="append", type=_parse_override, default=[],
-                        metavar="KEY=VALUE", help="override a preset value, e.g. sft.lr=3e-4")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_parse_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset value, e.g. sft.lr=3e-4",
+    )
     parser.add_argument("--notebooks", type=Path, help="notebook folder (default: notebooks/)")
     parser.add_argument("--status", action="store_true", help="print which stages are done, run nothing")
     args = parser.parse_args(argv)
@@ -204,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(done)} stage(s) done in {run_dir}")
         return 0
     try:
-        run_series(args.scale, args.run_dir, only, args.force, args.seed, args.notebooks,
-                   dict(args.overrides))
+        run_series(args.scale, args.run_dir, only, args.force, args.seed, args.notebooks, dict(args.overrides))
     except StageFailed as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1

@@ -25,8 +25,24 @@ import numpy as np
 
 from .tables import Table
 
-CHART_TYPES = ("bar", "grouped_bar", "stacked_bar", "barh", "line", "area", "scatter", "pie", "donut",
-               "hist", "box", "violin", "heatmap", "errorbar", "radar", "subplots")
+CHART_TYPES = (
+    "bar",
+    "grouped_bar",
+    "stacked_bar",
+    "barh",
+    "line",
+    "area",
+    "scatter",
+    "pie",
+    "donut",
+    "hist",
+    "box",
+    "violin",
+    "heatmap",
+    "errorbar",
+    "radar",
+    "subplots",
+)
 SEABORN_TYPES = {"bar", "barh", "line", "scatter", "hist", "box", "violin", "heatmap"}
 PANEL_TYPES = ("bar", "barh", "line", "scatter", "hist", "area", "pie")
 
@@ -48,15 +64,15 @@ FIGSIZES = ((6, 4), (7, 4), (8, 5), (6, 5), (5, 4), (8, 4), (7, 5))
 @dataclass
 class ChartSpec:
     chart_type: str
-    library: str                                           # "matplotlib" or "seaborn"
+    library: str  # "matplotlib" or "seaborn"
     title: str
     xlabel: str = ""
     ylabel: str = ""
-    categories: list[str] = field(default_factory=list)   # bar/pie/box groups/radar axes/heatmap cols
-    x: list[float] = field(default_factory=list)          # numeric x for line/area/scatter
+    categories: list[str] = field(default_factory=list)  # bar/pie/box groups/radar axes/heatmap cols
+    x: list[float] = field(default_factory=list)  # numeric x for line/area/scatter
     series: dict[str, list[float]] = field(default_factory=dict)  # name -> values (or samples)
     errors: dict[str, list[float]] = field(default_factory=dict)  # name -> error bar sizes
-    rows: list[str] = field(default_factory=list)          # heatmap row labels
+    rows: list[str] = field(default_factory=list)  # heatmap row labels
     panels: list[ChartSpec] = field(default_factory=list)  # subplots
     grid: tuple[int, int] = (1, 1)
     style: dict = field(default_factory=dict)
@@ -83,8 +99,9 @@ DATA_STYLES = ("lists", "numpy", "records")
 @dataclass(frozen=True)
 class Limits:
     """How much data one chart carries (long value lists make long programs)."""
-    max_points: int = 40    # scatter points / line x values
-    max_samples: int = 40   # histogram values / box and violin samples per group
+
+    max_points: int = 40  # scatter points / line x values
+    max_samples: int = 40  # histogram values / box and violin samples per group
     data_styles: tuple[str, ...] = DATA_STYLES  # how programs spell their data (see emit.py)
     plan_comment: bool = False  # programs open with "# chart type: bar" (see emit.py)
 
@@ -114,7 +131,7 @@ def _categories(table: Table, rng: random.Random, columns: list[str], max_k: int
         return None
     if len(grouped) > max_k:
         start = rng.randint(0, len(grouped) - max_k)
-        grouped = grouped.iloc[start:start + max_k]
+        grouped = grouped.iloc[start : start + max_k]
     labels = [str(c)[:16] for c in grouped.index]
     if len(set(labels)) != len(labels):
         return None
@@ -129,7 +146,7 @@ def _style(rng: random.Random, chart_type: str, n_series: int, data_styles=DATA_
     palette_name = rng.choice(list(PALETTES))
     return {
         "palette": palette_name,
-        "colors": PALETTES[palette_name][:max(1, n_series)],
+        "colors": PALETTES[palette_name][: max(1, n_series)],
         "cmap": rng.choice(CMAPS),
         "marker": rng.choice(MARKERS) if rng.random() < 0.6 else "",
         "linestyle": rng.choice(LINESTYLES),
@@ -139,9 +156,9 @@ def _style(rng: random.Random, chart_type: str, n_series: int, data_styles=DATA_
         "figsize": list(rng.choice(FIGSIZES)),
         "annotate": rng.random() < 0.3,
         "rotation": rng.choice([0, 0, 30, 45]),
-        "api": rng.choice(["pyplot", "oo"]),         # plt.bar(...) or fig, ax = plt.subplots()
-        "data_style": rng.choice(data_styles),       # lists, np.array or one tuple per category
-        "loop": rng.random() < 0.5,                  # one call per series in a loop, or repeated
+        "api": rng.choice(["pyplot", "oo"]),  # plt.bar(...) or fig, ax = plt.subplots()
+        "data_style": rng.choice(data_styles),  # lists, np.array or one tuple per category
+        "loop": rng.random() < 0.5,  # one call per series in a loop, or repeated
         "alpha": rng.choice([None, 0.7, 0.8]),
         "bins": rng.choice([10, 15, 20, 30]),
         "width": rng.choice([0.35, 0.4, 0.25]),
@@ -149,8 +166,9 @@ def _style(rng: random.Random, chart_type: str, n_series: int, data_styles=DATA_
     }
 
 
-def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str | None = None,
-                limits: Limits = Limits()) -> ChartSpec:
+def sample_spec(
+    table: Table, chart_type: str, rng: random.Random, library: str | None = None, limits: Limits = Limits()
+) -> ChartSpec:
     """A spec of ``chart_type`` from ``table``; raises SpecError if the table cannot feed it."""
     if chart_type not in CHART_TYPES:
         raise ValueError(f"unknown chart type {chart_type!r}")
@@ -161,8 +179,12 @@ def sample_spec(table: Table, chart_type: str, rng: random.Random, library: str 
     spec = _SAMPLERS[chart_type](table, rng, limits)
     spec.library = library if chart_type in SEABORN_TYPES else "matplotlib"
     spec.table_id = table.id
-    spec.style = _style(rng, chart_type, max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1),
-                        limits.data_styles)
+    spec.style = _style(
+        rng,
+        chart_type,
+        max(len(spec.series), len(spec.categories) if chart_type in ("pie", "donut") else 1),
+        limits.data_styles,
+    )
     spec.style["plan_comment"] = limits.plan_comment
     return spec
 
@@ -249,8 +271,9 @@ def _scatter(table, rng, lim):
         raise SpecError(f"{table.id}: scatter needs 2 numeric columns")
     xcol, ycol = _pick(rng, table.numeric, 2)
     frame = table.frame.head(rng.randint(max(5, lim.max_points // 3), lim.max_points))
-    return ChartSpec("scatter", "matplotlib", table.title, xcol, ycol, x=_rs(frame[xcol]),
-                     series={ycol: _rs(frame[ycol])})
+    return ChartSpec(
+        "scatter", "matplotlib", table.title, xcol, ycol, x=_rs(frame[xcol]), series={ycol: _rs(frame[ycol])}
+    )
 
 
 def _pie(table, rng, lim, chart_type="pie"):
@@ -294,8 +317,7 @@ def _hist(table, rng, lim):
 
 def _box(table, rng, lim, chart_type="box"):
     groups, xlabel, ylabel = _samples(table, rng, rng.randint(2, 5), lim.max_samples)
-    return ChartSpec(chart_type, "matplotlib", table.title, xlabel, ylabel, categories=list(groups),
-                     series=groups)
+    return ChartSpec(chart_type, "matplotlib", table.title, xlabel, ylabel, categories=list(groups), series=groups)
 
 
 def _violin(table, rng, lim):
@@ -305,7 +327,7 @@ def _violin(table, rng, lim):
 def _heatmap(table, rng, lim):
     if len(table.numeric) < 3:
         raise SpecError(f"{table.id}: heatmap needs 3 numeric columns")
-    columns = table.numeric[:rng.randint(3, 6)]
+    columns = table.numeric[: rng.randint(3, 6)]
     if rng.random() < 0.5 or table.label is None:
         matrix = table.frame[columns].corr().round(2)
         if matrix.isna().any().any():
@@ -330,23 +352,34 @@ def _errorbar(table, rng, lim):
     if len(stats) < 3:
         raise SpecError(f"{table.id}: errorbar needs 3 groups with spread")
     labels = [str(c)[:16] for c in stats.index]
-    return ChartSpec("errorbar", "matplotlib", table.title, table.label, column, categories=labels,
-                     series={column: _rs(stats["mean"])}, errors={column: _rs(stats["std"])})
+    return ChartSpec(
+        "errorbar",
+        "matplotlib",
+        table.title,
+        table.label,
+        column,
+        categories=labels,
+        series={column: _rs(stats["mean"])},
+        errors={column: _rs(stats["std"])},
+    )
 
 
 def _radar(table, rng, lim):
     if len(table.numeric) < 3:
         raise SpecError(f"{table.id}: radar needs 3 numeric columns")
-    axes = table.numeric[:rng.randint(3, 7)]
+    axes = table.numeric[: rng.randint(3, 7)]
     grouped = _categories(table, rng, axes, max_k=rng.randint(1, 3))
     frame = table.frame[axes]
     scale = frame.abs().max().replace(0, 1)
     if grouped is None:
-        series = {"Mean": _rs((frame.mean() / scale))}
+        series = {"Mean": _rs(frame.mean() / scale)}
     else:
         labels, _ = grouped
-        means = table.frame.groupby(table.label)[axes].mean().loc[[l for l in labels if l in
-                                                                   table.frame[table.label].values]]
+        means = (
+            table.frame.groupby(table.label)[axes]
+            .mean()
+            .loc[[label for label in labels if label in table.frame[table.label].values]]
+        )
         series = {str(k)[:16]: _rs(row / scale) for k, row in means.iterrows()}
     if not series:
         raise SpecError(f"{table.id}: radar has no series")
@@ -375,7 +408,20 @@ def _subplots(table, rng, lim):
     return spec
 
 
-_SAMPLERS = {"bar": _bar, "barh": _barh, "grouped_bar": lambda t, r, lim: _grouped(t, r, lim, "grouped_bar"),
-             "stacked_bar": lambda t, r, lim: _grouped(t, r, lim, "stacked_bar"), "line": _line, "area": _area,
-             "scatter": _scatter, "pie": _pie, "donut": _donut, "hist": _hist, "box": _box,
-             "violin": _violin, "heatmap": _heatmap, "errorbar": _errorbar, "radar": _radar}
+_SAMPLERS = {
+    "bar": _bar,
+    "barh": _barh,
+    "grouped_bar": lambda t, r, lim: _grouped(t, r, lim, "grouped_bar"),
+    "stacked_bar": lambda t, r, lim: _grouped(t, r, lim, "stacked_bar"),
+    "line": _line,
+    "area": _area,
+    "scatter": _scatter,
+    "pie": _pie,
+    "donut": _donut,
+    "hist": _hist,
+    "box": _box,
+    "violin": _violin,
+    "heatmap": _heatmap,
+    "errorbar": _errorbar,
+    "radar": _radar,
+}

@@ -68,13 +68,15 @@ class Stage:
         return layout.write_json(self.dir / layout.METRICS, record)
 
 
-def open_stage(name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False,
-               overrides: dict | None = None) -> Stage:
+def open_stage(
+    name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False, overrides: dict | None = None
+) -> Stage:
     name = layout.stage_name(name)
     preset = get_preset(scale, overrides)
     run = Path(run_dir) if run_dir else layout.OUTPUTS_DIR / scale
-    stage = Stage(name=name, preset=preset, seed=seed, run_dir=run.resolve(),
-                  dir=(run / name).resolve(), interactive=interactive)
+    stage = Stage(
+        name=name, preset=preset, seed=seed, run_dir=run.resolve(), dir=(run / name).resolve(), interactive=interactive
+    )
     stage.dir.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     return stage

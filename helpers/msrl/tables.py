@@ -40,10 +40,10 @@ MAX_ROWS = 200
 
 @dataclass
 class Table:
-    id: str                      # stable, unique: "<source>/<name>"
-    title: str                   # human title (used for chart titles)
-    frame: pd.DataFrame          # cleaned: numeric float columns, optional label column first
-    label: str | None            # the label (category / year) column, if any
+    id: str  # stable, unique: "<source>/<name>"
+    title: str  # human title (used for chart titles)
+    frame: pd.DataFrame  # cleaned: numeric float columns, optional label column first
+    label: str | None  # the label (category / year) column, if any
     source: str
 
     @property
@@ -179,21 +179,85 @@ def user_tables(folder: str | Path, errors: list[str] | None = None) -> Iterator
 # ----------------------------------------------------------------------------------------------
 # synthetic tables (coverage): arXiv-style LaTeX results tables, series, counts, samples
 
-_METHODS = ["Baseline", "Ours", "ResNet-50", "ViT-B/16", "BERT", "GPT-2", "LSTM", "CNN", "SVM",
-            "Random Forest", "XGBoost", "U-Net", "Transformer", "MLP", "Linear", "k-NN", "GRU", "T5"]
-_METRICS = ["Accuracy (%)", "F1", "BLEU", "Recall@10", "mAP", "Latency (ms)", "Params (M)", "AUC",
-            "Top-1 (%)", "Error rate", "Throughput", "Memory (GB)"]
-_CATEGORIES = ["North", "South", "East", "West", "Asia", "Europe", "Africa", "America", "Oceania",
-               "Urban", "Rural", "Q1", "Q2", "Q3", "Q4", "Cars", "Bikes", "Buses", "Trains"]
-_QUANTITIES = ["Revenue", "Sales", "Temperature (°C)", "Population (M)", "Rainfall (mm)",
-               "Score", "Energy (kWh)", "Visitors", "Price ($)", "Growth (%)", "Cost"]
+_METHODS = [
+    "Baseline",
+    "Ours",
+    "ResNet-50",
+    "ViT-B/16",
+    "BERT",
+    "GPT-2",
+    "LSTM",
+    "CNN",
+    "SVM",
+    "Random Forest",
+    "XGBoost",
+    "U-Net",
+    "Transformer",
+    "MLP",
+    "Linear",
+    "k-NN",
+    "GRU",
+    "T5",
+]
+_METRICS = [
+    "Accuracy (%)",
+    "F1",
+    "BLEU",
+    "Recall@10",
+    "mAP",
+    "Latency (ms)",
+    "Params (M)",
+    "AUC",
+    "Top-1 (%)",
+    "Error rate",
+    "Throughput",
+    "Memory (GB)",
+]
+_CATEGORIES = [
+    "North",
+    "South",
+    "East",
+    "West",
+    "Asia",
+    "Europe",
+    "Africa",
+    "America",
+    "Oceania",
+    "Urban",
+    "Rural",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "Cars",
+    "Bikes",
+    "Buses",
+    "Trains",
+]
+_QUANTITIES = [
+    "Revenue",
+    "Sales",
+    "Temperature (°C)",
+    "Population (M)",
+    "Rainfall (mm)",
+    "Score",
+    "Energy (kWh)",
+    "Visitors",
+    "Price ($)",
+    "Growth (%)",
+    "Cost",
+]
 
 
 def _latex_results_table(rng: random.Random) -> str:
     methods = rng.sample(_METHODS, rng.randint(3, 8))
     metrics = rng.sample(_METRICS, rng.randint(2, 5))
-    lines = ["\\begin{tabular}{l" + "c" * len(metrics) + "}", "\\toprule",
-             "Method & " + " & ".join(m.replace("%", "\\%") for m in metrics) + " \\\\", "\\midrule"]
+    lines = [
+        "\\begin{tabular}{l" + "c" * len(metrics) + "}",
+        "\\toprule",
+        "Method & " + " & ".join(m.replace("%", "\\%") for m in metrics) + " \\\\",
+        "\\midrule",
+    ]
     for method in methods:
         cells = []
         for _ in metrics:
@@ -215,8 +279,12 @@ def synthetic_table(index: int, seed: int = 0) -> Table:
     table_id = f"synthetic/{seed}/{index}"
     if kind == 0:  # a results table as in an arXiv paper, through the LaTeX parser
         frame = parse_latex_tables(_latex_results_table(rng)).tables[0]
-        return clean(frame, table_id, rng.choice(["Main results", "Comparison with baselines",
-                                                   "Ablation study", "Benchmark results"]), "synthetic")
+        return clean(
+            frame,
+            table_id,
+            rng.choice(["Main results", "Comparison with baselines", "Ablation study", "Benchmark results"]),
+            "synthetic",
+        )
     if kind == 1:  # a time series
         start = rng.randint(1990, 2015)
         years = list(range(start, start + rng.randint(5, 20)))
@@ -250,9 +318,14 @@ def synthetic_tables(seed: int = 0) -> Iterator[Table]:
         index += 1
 
 
-def load_tables(sources: tuple[str, ...], user_folder: str | None = None, seed: int = 0,
-                n_synthetic: int = 2000, errors: list[str] | None = None,
-                max_per_source: int | None = None) -> dict[str, list[Table]]:
+def load_tables(
+    sources: tuple[str, ...],
+    user_folder: str | None = None,
+    seed: int = 0,
+    n_synthetic: int = 2000,
+    errors: list[str] | None = None,
+    max_per_source: int | None = None,
+) -> dict[str, list[Table]]:
     """All tables of the chosen sources (at most ``max_per_source`` each), grouped by split."""
     import itertools
 

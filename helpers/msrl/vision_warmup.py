@@ -26,8 +26,10 @@ TARGETS = ("chart_type", "palette")  # corpus facts the heads predict
 def targets(rows) -> dict[str, list[str]]:
     """Per-row labels: the chart type, and the palette from the row's spec (style.palette)."""
     specs = [json.loads(s) for s in rows["spec"]]
-    return {"chart_type": list(rows["chart_type"]),
-            "palette": [str(spec.get("style", {}).get("palette", "")) for spec in specs]}
+    return {
+        "chart_type": list(rows["chart_type"]),
+        "palette": [str(spec.get("style", {}).get("palette", "")) for spec in specs],
+    }
 
 
 def image_tokens(model, image_processor, images):
@@ -35,13 +37,14 @@ def image_tokens(model, image_processor, images):
     inputs = image_processor(images=[image.convert("RGB") for image in images], return_tensors="pt")
     output = model.model.visual(inputs["pixel_values"], grid_thw=inputs["image_grid_thw"])
     tokens = output.pooler_output if hasattr(output, "pooler_output") else output
-    merge = model.config.vision_config.spatial_merge_size ** 2
+    merge = model.config.vision_config.spatial_merge_size**2
     counts = [int(t * h * w) // merge for t, h, w in inputs["image_grid_thw"].tolist()]
     return list(tokens.split(counts))
 
 
-def warm_up_vision(model, processor, rows, steps: int, lr: float, batch_size: int = 16, seed: int = 0,
-                   progress=None) -> dict:
+def warm_up_vision(
+    model, processor, rows, steps: int, lr: float, batch_size: int = 16, seed: int = 0, progress=None
+) -> dict:
     """Train ``model``'s vision tower and merger (in place) to predict ``TARGETS`` from the mean image
     token; returns {"steps", "seconds", "accuracy": {target: last-50-steps train accuracy}, "log"}."""
     import torch

@@ -40,10 +40,19 @@ class AblationExplorer:
         self.state: dict = {}
         for control in (self.ablation, self.metric, self.example):
             control.observe(self._changed, names="value")
-        self.widget = w.VBox([w.HBox([self.ablation, self.metric, self.example]), self.summary,
-                              w.HBox([w.VBox([w.HTML("<b>target</b>"), self.target]),
-                                      w.VBox([w.HTML("<b>generated</b>"), self.generated])]),
-                              self.caption])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.ablation, self.metric, self.example]),
+                self.summary,
+                w.HBox(
+                    [
+                        w.VBox([w.HTML("<b>target</b>"), self.target]),
+                        w.VBox([w.HTML("<b>generated</b>"), self.generated]),
+                    ]
+                ),
+                self.caption,
+            ]
+        )
         self.update()
 
     def _changed(self, change) -> None:
@@ -59,14 +68,23 @@ class AblationExplorer:
         image = result.image()
         self.generated.value = _png(image) if image is not None else b""
         value = row.get(metric)
-        self.caption.value = (f"{item['id']} ({item['type']}): {result.status}"
-                              + (f" · {result.error[:160]}" if result.error else "")
-                              # shown on the summary's scale, like the mean above it
-                              + (f" · {metric} {value * summary_scale(metric):.1f}" if isinstance(value, float) else ""))
+        self.caption.value = (
+            f"{item['id']} ({item['type']}): {result.status}"
+            + (f" · {result.error[:160]}" if result.error else "")
+            # shown on the summary's scale, like the mean above it
+            + (f" · {metric} {value * summary_scale(metric):.1f}" if isinstance(value, float) else "")
+        )
         mean = evaluation.summary.get(metric)
         self.summary.value = f"<b>{self.ablation.value}</b>: mean {metric} {mean:.1f}" if mean is not None else ""
-        self.state = {"ablation": self.ablation.value, "metric": metric, "item": item["id"],
-                      "status": result.status, "value": value, "mean": mean, "has_generated": image is not None}
+        self.state = {
+            "ablation": self.ablation.value,
+            "metric": metric,
+            "item": item["id"],
+            "status": result.status,
+            "value": value,
+            "mean": mean,
+            "has_generated": image is not None,
+        }
 
     def _ipython_display_(self):
         from IPython.display import display

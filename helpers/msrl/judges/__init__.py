@@ -27,10 +27,10 @@ DIMENSIONS = {"chart_type": 20, "layout": 10, "text": 20, "data": 20, "style": 2
 
 @dataclass
 class JudgeScore:
-    total: float                         # 0..100
-    parts: dict[str, float | None]       # dimension -> 0..1 (None: not judged, e.g. no OCR)
+    total: float  # 0..100
+    parts: dict[str, float | None]  # dimension -> 0..1 (None: not judged, e.g. no OCR)
     backend: str
-    fallback: str | None = None          # why another backend answered instead (recorded)
+    fallback: str | None = None  # why another backend answered instead (recorded)
     notes: list[str] = field(default_factory=list)
 
 
@@ -66,9 +66,15 @@ def make_judge(judge_preset, cache_path=None):
     if judge_preset.backend == "openai":
         from .mllm import MLLMJudge
 
-        return MLLMJudge(judge_preset.url, judge_preset.model, timeout_s=judge_preset.timeout_s,
-                         retries=judge_preset.retries, concurrency=judge_preset.concurrency,
-                         cache_path=cache_path, fallback=EmbeddedJudge())
+        return MLLMJudge(
+            judge_preset.url,
+            judge_preset.model,
+            timeout_s=judge_preset.timeout_s,
+            retries=judge_preset.retries,
+            concurrency=judge_preset.concurrency,
+            cache_path=cache_path,
+            fallback=EmbeddedJudge(),
+        )
     raise ValueError(f"unknown judge backend {judge_preset.backend!r}; use 'embedded' or 'openai'")
 
 
@@ -88,4 +94,3 @@ def agreement(evaluations, parts=("low_level", "text", "layout", "type", "color"
             varied = len(chosen) > 2 and len(set(judged)) > 1 and len(set(other)) > 1
             out[subset][part] = round(float(spearmanr(judged, other).statistic), 3) if varied else None
     return out
-

@@ -25,8 +25,7 @@ import io
 
 import numpy as np
 
-from . import DIMENSIONS, JudgeScore, failed_score, weighted_total
-from . import ocr
+from . import DIMENSIONS, JudgeScore, failed_score, ocr, weighted_total
 
 CANVAS = 256
 GRID = 8
@@ -134,7 +133,7 @@ def dominant_colours(view: _View) -> list[str]:
     pixels = view.rgb[view.colour_ink]
     if len(pixels) == 0:
         return []
-    quantised = np.round(pixels * 15).astype(np.int32)   # 16 levels per channel
+    quantised = np.round(pixels * 15).astype(np.int32)  # 16 levels per channel
     codes = quantised[:, 0] * 256 + quantised[:, 1] * 16 + quantised[:, 2]
     values, counts = np.unique(codes, return_counts=True)
     order = np.argsort(-counts)
@@ -165,7 +164,7 @@ def ssim(x: np.ndarray, y: np.ndarray, sigma: float = 1.5) -> float:
     """Mean structural similarity of two grey images in 0..1 (Wang et al. 2004, Gaussian window)."""
     from scipy.ndimage import gaussian_filter
 
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    c1, c2 = 0.01**2, 0.03**2
     mx, my = gaussian_filter(x, sigma), gaussian_filter(y, sigma)
     vx = gaussian_filter(x * x, sigma) - mx * mx
     vy = gaussian_filter(y * y, sigma) - my * my
@@ -178,8 +177,14 @@ def clarity_score(a: _View, b: _View) -> float:
     return max(0.0, ssim(a.gray.astype(np.float64), b.gray.astype(np.float64)))
 
 
-SCORERS = {"chart_type": chart_type_score, "layout": layout_score, "text": text_score,
-           "data": data_score, "style": style_score, "clarity": clarity_score}
+SCORERS = {
+    "chart_type": chart_type_score,
+    "layout": layout_score,
+    "text": text_score,
+    "data": data_score,
+    "style": style_score,
+    "clarity": clarity_score,
+}
 assert set(SCORERS) == set(DIMENSIONS)
 
 
@@ -199,8 +204,12 @@ class EmbeddedJudge:
         try:
             a, b = _View(reference), _View(candidate)
         except Exception as exc:  # a corrupt image: a clear score of 0, with the reason
-            return JudgeScore(0.0, {d: 0.0 for d in DIMENSIONS}, self.backend,
-                              notes=[f"unreadable image: {type(exc).__name__}: {exc}"])
+            return JudgeScore(
+                0.0,
+                {d: 0.0 for d in DIMENSIONS},
+                self.backend,
+                notes=[f"unreadable image: {type(exc).__name__}: {exc}"],
+            )
         parts, notes = {}, []
         for dimension, scorer in SCORERS.items():
             if dimension == "text" and not self.use_ocr:
@@ -208,8 +217,11 @@ class EmbeddedJudge:
                 continue
             parts[dimension] = scorer(a, b)
         if parts["text"] is None:
-            notes.append("text not judged: Tesseract OCR is not installed" if self.use_ocr
-                         else "text not judged: OCR switched off")
+            notes.append(
+                "text not judged: Tesseract OCR is not installed"
+                if self.use_ocr
+                else "text not judged: OCR switched off"
+            )
         return JudgeScore(weighted_total(parts), parts, self.backend, notes=notes)
 
     def score_many(self, references, candidates) -> list[JudgeScore]:

@@ -44,9 +44,15 @@ Answer with one JSON object and nothing else, for example:
 {"chart_type": 20, "layout": 10, "text": 15, "data": 12, "style": 18, "clarity": 9}"""
 
 _ALIASES = {
-    "charttype": "chart_type", "type": "chart_type", "charttypes": "chart_type",
-    "layout": "layout", "text": "text", "textcontent": "text", "data": "data",
-    "style": "style", "clarity": "clarity",
+    "charttype": "chart_type",
+    "type": "chart_type",
+    "charttypes": "chart_type",
+    "layout": "layout",
+    "text": "text",
+    "textcontent": "text",
+    "data": "data",
+    "style": "style",
+    "clarity": "clarity",
 }
 
 
@@ -75,7 +81,9 @@ def parse_scores(text: str) -> dict[str, float]:
             if dim and isinstance(value, (int, float)) and not isinstance(value, bool):
                 found.setdefault(dim, float(value))
     if len(found) < len(DIMENSIONS):
-        pattern = r"(chart[\s_-]*types?|layout|text(?:[\s_-]*content)?|data|style|clarity)\W{0,5}?[:=]\s*(\d+(?:\.\d+)?)"
+        pattern = (
+            r"(chart[\s_-]*types?|layout|text(?:[\s_-]*content)?|data|style|clarity)\W{0,5}?[:=]\s*(\d+(?:\.\d+)?)"
+        )
         for name, value in re.findall(pattern, text or "", flags=re.IGNORECASE):
             dim = _dimension(name)
             if dim:
@@ -93,9 +101,18 @@ def _data_url(png: bytes) -> str:
 class MLLMJudge:
     backend = "openai"
 
-    def __init__(self, url: str, model: str, timeout_s: float = 60.0, retries: int = 2,
-                 concurrency: int = 8, cache_path: str | Path | None = None, fallback=None,
-                 api_key: str | None = None, backoff_s: float = 0.5):
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        timeout_s: float = 60.0,
+        retries: int = 2,
+        concurrency: int = 8,
+        cache_path: str | Path | None = None,
+        fallback=None,
+        api_key: str | None = None,
+        backoff_s: float = 0.5,
+    ):
         if not url or not model:
             raise ValueError("the MLLM judge needs a server url (…/v1) and a model name")
         self.url = url.rstrip("/") + "/chat/completions"
@@ -115,17 +132,31 @@ class MLLMJudge:
 
     def _key(self, ref_png: bytes, cand_png: bytes) -> str:
         digest = hashlib.sha256()
-        for part in (self.model.encode(), PROMPT_VERSION.encode(), hashlib.sha256(ref_png).digest(),
-                     hashlib.sha256(cand_png).digest()):
+        for part in (
+            self.model.encode(),
+            PROMPT_VERSION.encode(),
+            hashlib.sha256(ref_png).digest(),
+            hashlib.sha256(cand_png).digest(),
+        ):
             digest.update(part)
         return digest.hexdigest()
 
     def _request(self, ref_png: bytes, cand_png: bytes) -> str:
-        body = {"model": self.model, "temperature": 0.0, "max_tokens": 200, "messages": [{
-            "role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": _data_url(ref_png)}},
-                {"type": "image_url", "image_url": {"url": _data_url(cand_png)}},
-                {"type": "text", "text": PROMPT}]}]}
+        body = {
+            "model": self.model,
+            "temperature": 0.0,
+            "max_tokens": 200,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": _data_url(ref_png)}},
+                        {"type": "image_url", "image_url": {"url": _data_url(cand_png)}},
+                        {"type": "text", "text": PROMPT},
+                    ],
+                }
+            ],
+        }
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -140,14 +171,24 @@ class MLLMJudge:
             try:
                 self.stats["requests"] += 1
                 return parse_scores(self._request(ref_png, cand_png))
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, JudgeParseError,
-                    KeyError, IndexError, TypeError, ValueError) as exc:
+            except (
+                urllib.error.URLError,
+                TimeoutError,
+                ConnectionError,
+                OSError,
+                JudgeParseError,
+                KeyError,
+                IndexError,
+                TypeError,
+                ValueError,
+            ) as exc:
                 last = exc
                 self.stats[f"error:{type(exc).__name__}"] += 1
                 if attempt < self.retries:
-                    time.sleep(self.backoff_s * (2 ** attempt))
-        raise JudgeUnavailable(f"judge at {self.url} failed after {self.retries + 1} tries: "
-                               f"{type(last).__name__}: {last}")
+                    time.sleep(self.backoff_s * (2**attempt))
+        raise JudgeUnavailable(
+            f"judge at {self.url} failed after {self.retries + 1} tries: {type(last).__name__}: {last}"
+        )
 
     def score(self, reference, candidate) -> JudgeScore:
         if candidate is None:

@@ -36,9 +36,13 @@ def words(image, timeout_s: float = 20.0) -> list[str]:
     buffer = io.BytesIO()
     big.save(buffer, format="PNG")
     # psm 11: sparse text in no particular order - chart text is scattered labels, not paragraphs.
-    done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "-l", "eng"],
-                          input=buffer.getvalue(), capture_output=True, timeout=timeout_s,
-                          env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+    done = subprocess.run(
+        ["tesseract", "stdin", "stdout", "--psm", "11", "-l", "eng"],
+        input=buffer.getvalue(),
+        capture_output=True,
+        timeout=timeout_s,
+        env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin:/usr/local/bin"},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"tesseract failed: {done.stderr.decode(errors='replace')[-300:]}")
     found = [w.lower() for w in re.findall(r"[A-Za-z0-9]{2,}", done.stdout.decode(errors="replace"))]

@@ -30,35 +30,111 @@ import sys
 CLONE_NEWNET = 0x40000000
 
 # Events refused outright (the code is in the sandbox to draw a chart, not to do any of these).
-_DENIED_EVENTS = frozenset({
-    "socket.__new__", "socket.bind", "socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
-    "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect",
-    "ftplib.connect", "smtplib.connect", "poplib.connect", "imaplib.open", "nntplib.connect",
-    "webbrowser.open",
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-    "os.startfile", "pty.spawn",
-    "os.kill", "os.killpg", "signal.pthread_kill",
-    "ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function", "ctypes.cdata",
-    "ctypes.cdata/buffer", "ctypes.addressof", "ctypes.string_at", "ctypes.wstring_at",
-    "ctypes.create_string_buffer", "ctypes.create_unicode_buffer", "ctypes.PyObj_FromPtr",
-    "resource.setrlimit", "resource.prlimit", "sys.addaudithook", "sys.remote_exec",
-    "os.setxattr", "os.removexattr", "os.chflags", "os.lchflags", "os.chroot",
-})
+_DENIED_EVENTS = frozenset(
+    {
+        "socket.__new__",
+        "socket.bind",
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "socket.sendto",
+        "socket.sendmsg",
+        "urllib.Request",
+        "http.client.connect",
+        "ftplib.connect",
+        "smtplib.connect",
+        "poplib.connect",
+        "imaplib.open",
+        "nntplib.connect",
+        "webbrowser.open",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "os.startfile",
+        "pty.spawn",
+        "os.kill",
+        "os.killpg",
+        "signal.pthread_kill",
+        "ctypes.dlopen",
+        "ctypes.dlsym",
+        "ctypes.dlsym/handle",
+        "ctypes.call_function",
+        "ctypes.cdata",
+        "ctypes.cdata/buffer",
+        "ctypes.addressof",
+        "ctypes.string_at",
+        "ctypes.wstring_at",
+        "ctypes.create_string_buffer",
+        "ctypes.create_unicode_buffer",
+        "ctypes.PyObj_FromPtr",
+        "resource.setrlimit",
+        "resource.prlimit",
+        "sys.addaudithook",
+        "sys.remote_exec",
+        "os.setxattr",
+        "os.removexattr",
+        "os.chflags",
+        "os.lchflags",
+        "os.chroot",
+    }
+)
 # Modules refused at import (network, processes, native code), checked before the module loads.
-_DENIED_MODULES = frozenset({
-    "ctypes", "_ctypes", "cffi", "_cffi_backend", "socket", "_socket", "ssl", "_ssl", "select",
-    "selectors", "asyncio", "urllib.request", "http.client", "ftplib", "smtplib", "telnetlib",
-    "multiprocessing", "concurrent.futures.process", "pty", "subprocess", "_posixsubprocess",
-})
+_DENIED_MODULES = frozenset(
+    {
+        "ctypes",
+        "_ctypes",
+        "cffi",
+        "_cffi_backend",
+        "socket",
+        "_socket",
+        "ssl",
+        "_ssl",
+        "select",
+        "selectors",
+        "asyncio",
+        "urllib.request",
+        "http.client",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "multiprocessing",
+        "concurrent.futures.process",
+        "pty",
+        "subprocess",
+        "_posixsubprocess",
+    }
+)
 # Events whose path arguments must lie inside the job directory.
 _WRITE_EVENTS = {
-    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.link": (0, 1),
-    "os.symlink": (0, 1), "os.truncate": (0,), "os.chmod": (0,), "os.chown": (0,),
-    "os.utime": (0,), "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.copyfile": (1,),
-    "shutil.copytree": (1,), "shutil.chown": (0,), "os.chdir": (0,),
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.mkdir": (0,),
+    "os.rename": (0, 1),
+    "os.link": (0, 1),
+    "os.symlink": (0, 1),
+    "os.truncate": (0,),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.utime": (0,),
+    "shutil.rmtree": (0,),
+    "shutil.move": (0, 1),
+    "shutil.copyfile": (1,),
+    "shutil.copytree": (1,),
+    "shutil.chown": (0,),
+    "os.chdir": (0,),
 }
-_READ_EVENTS = {"os.listdir": (0,), "os.scandir": (0,), "glob.glob": (0,), "shutil.copyfile": (0,),
-                "shutil.copytree": (0,)}
+_READ_EVENTS = {
+    "os.listdir": (0,),
+    "os.scandir": (0,),
+    "glob.glob": (0,),
+    "shutil.copyfile": (0,),
+    "shutil.copytree": (0,),
+}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -66,10 +142,25 @@ def read_roots(job_dir: str) -> tuple[str, ...]:
     """Directories a chart program may read: its job, Python and its packages, fonts, zoneinfo."""
     import matplotlib
 
-    roots = {job_dir, sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
-             matplotlib.get_data_path(), matplotlib.get_cachedir(), f"/proc/{os.getpid()}",
-             "/usr/share/fonts", "/usr/local/share/fonts", "/etc/fonts", "/usr/share/zoneinfo",
-             "/etc/localtime", "/sys/devices/system/cpu", "/dev/null", "/dev/urandom", "/dev/zero"}
+    roots = {
+        job_dir,
+        sys.prefix,
+        sys.exec_prefix,
+        sys.base_prefix,
+        sys.base_exec_prefix,
+        matplotlib.get_data_path(),
+        matplotlib.get_cachedir(),
+        f"/proc/{os.getpid()}",
+        "/usr/share/fonts",
+        "/usr/local/share/fonts",
+        "/etc/fonts",
+        "/usr/share/zoneinfo",
+        "/etc/localtime",
+        "/sys/devices/system/cpu",
+        "/dev/null",
+        "/dev/urandom",
+        "/dev/zero",
+    }
     for entry in sys.path:
         if entry and os.path.isdir(entry) and "site-packages" in entry:
             roots.add(entry)
@@ -128,9 +219,13 @@ def install_audit_hook(job_dir: str) -> None:
 
 def set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int, open_files: int = 256) -> None:
     """Kernel limits for this process; hard = soft so they cannot be raised again."""
-    for limit, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu_seconds),
-                         (resource.RLIMIT_FSIZE, file_bytes), (resource.RLIMIT_NOFILE, open_files),
-                         (resource.RLIMIT_CORE, 0)):
+    for limit, value in (
+        (resource.RLIMIT_AS, memory_bytes),
+        (resource.RLIMIT_CPU, cpu_seconds),
+        (resource.RLIMIT_FSIZE, file_bytes),
+        (resource.RLIMIT_NOFILE, open_files),
+        (resource.RLIMIT_CORE, 0),
+    ):
         soft, hard = resource.getrlimit(limit)
         if hard != resource.RLIM_INFINITY and value > hard:
             value = hard

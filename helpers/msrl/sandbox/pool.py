@@ -60,10 +60,13 @@ def _result(raw: dict) -> RenderResult:
     known = {"status", "png", "record", "error", "stdout", "stderr", "seconds"}
     status = raw.get("status") if raw.get("status") in STATUSES else "killed"
     return RenderResult(
-        status=status, png=raw.get("png") if status == "ok" else None,
+        status=status,
+        png=raw.get("png") if status == "ok" else None,
         record=raw.get("record") if status == "ok" else None,
-        error=str(raw.get("error") or ""), stdout=str(raw.get("stdout") or ""),
-        stderr=str(raw.get("stderr") or ""), seconds=float(raw.get("seconds") or 0.0),
+        error=str(raw.get("error") or ""),
+        stdout=str(raw.get("stdout") or ""),
+        stderr=str(raw.get("stderr") or ""),
+        seconds=float(raw.get("seconds") or 0.0),
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
@@ -74,7 +77,8 @@ class _Worker:
         from_worker_r, from_worker_w = os.pipe()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "msrl.sandbox.worker", str(to_worker_r), str(from_worker_w)],
-            pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
+            pass_fds=(to_worker_r, from_worker_w),
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a notebook does not reach the workers
         )
         os.close(to_worker_r)
@@ -125,18 +129,31 @@ class _Duplex:
 class RenderPool:
     """Sandboxed chart rendering. ``timeout_s``/``memory_mb``/``file_mb`` bound every job."""
 
-    def __init__(self, workers: int = 2, timeout_s: float = 10.0, memory_mb: int = 1024,
-                 file_mb: int = 16, dpi: float | None = None, max_px: int = 2048,
-                 isolate_network: bool = True):
-        self.options = {"timeout_s": timeout_s, "memory_mb": memory_mb, "file_mb": file_mb,
-                        "dpi": dpi, "max_px": max_px, "isolate_network": isolate_network}
+    def __init__(
+        self,
+        workers: int = 2,
+        timeout_s: float = 10.0,
+        memory_mb: int = 1024,
+        file_mb: int = 16,
+        dpi: float | None = None,
+        max_px: int = 2048,
+        isolate_network: bool = True,
+    ):
+        self.options = {
+            "timeout_s": timeout_s,
+            "memory_mb": memory_mb,
+            "file_mb": file_mb,
+            "dpi": dpi,
+            "max_px": max_px,
+            "isolate_network": isolate_network,
+        }
         self._workers = [_Worker() for _ in range(max(1, workers))]
         self._next_id = 0
         self.restarts = 0
         atexit.register(self.close)
 
     @classmethod
-    def for_data(cls, data, timeout_s: float = 20.0) -> "RenderPool":
+    def for_data(cls, data, timeout_s: float = 20.0) -> RenderPool:
         """The pool the stages use: a DataPreset's workers, render dpi and image size."""
         return cls(workers=data.workers, timeout_s=timeout_s, dpi=data.dpi, max_px=data.image_px)
 

@@ -20,14 +20,44 @@ import tempfile
 import time
 
 MAX_RESULT_BYTES = 64 * 2**20  # a result bigger than this is not a chart: the job is killed
-PREIMPORTS = ("numpy", "pandas", "matplotlib.pyplot", "seaborn", "scipy.stats", "mpl_toolkits.mplot3d",
-              "matplotlib.patches", "matplotlib.colors", "matplotlib.cm", "matplotlib.gridspec",
-              "matplotlib.ticker", "matplotlib.lines", "matplotlib.dates", "matplotlib.collections",
-              "matplotlib.path", "matplotlib.font_manager", "matplotlib.patheffects",
-              "mpl_toolkits.axes_grid1", "mpl_toolkits.axes_grid1.inset_locator",
-              "matplotlib.projections.polar", "squarify", "networkx",
-              "math", "random", "datetime", "collections", "itertools", "colorsys", "statistics",
-              "textwrap", "string", "json", "csv", "decimal", "fractions", "calendar")
+PREIMPORTS = (
+    "numpy",
+    "pandas",
+    "matplotlib.pyplot",
+    "seaborn",
+    "scipy.stats",
+    "mpl_toolkits.mplot3d",
+    "matplotlib.patches",
+    "matplotlib.colors",
+    "matplotlib.cm",
+    "matplotlib.gridspec",
+    "matplotlib.ticker",
+    "matplotlib.lines",
+    "matplotlib.dates",
+    "matplotlib.collections",
+    "matplotlib.path",
+    "matplotlib.font_manager",
+    "matplotlib.patheffects",
+    "mpl_toolkits.axes_grid1",
+    "mpl_toolkits.axes_grid1.inset_locator",
+    "matplotlib.projections.polar",
+    "squarify",
+    "networkx",
+    "math",
+    "random",
+    "datetime",
+    "collections",
+    "itertools",
+    "colorsys",
+    "statistics",
+    "textwrap",
+    "string",
+    "json",
+    "csv",
+    "decimal",
+    "fractions",
+    "calendar",
+)
 
 
 def prepare() -> int:
@@ -136,10 +166,10 @@ def _parse(data: bytes) -> dict:
         return {"status": None, "png": None, "record": None}
     (length,) = struct.unpack(">I", data[4:8])
     try:
-        header = json.loads(data[8:8 + length])
+        header = json.loads(data[8 : 8 + length])
     except ValueError:
         return {"status": None, "png": None, "record": None}
-    header["png"] = data[8 + length:] or None
+    header["png"] = data[8 + length :] or None
     header.setdefault("record", None)
     return header
 
@@ -165,8 +195,12 @@ def main(read_fd: int, write_fd: int) -> None:
             try:
                 result = run_job(code, options, root, base)
             except Exception as exc:  # the worker must survive anything a job does
-                result = {"status": "error", "error": f"sandbox failure: {type(exc).__name__}: {exc}",
-                          "png": None, "record": None}
+                result = {
+                    "status": "error",
+                    "error": f"sandbox failure: {type(exc).__name__}: {exc}",
+                    "png": None,
+                    "record": None,
+                }
             replies.send((job_id, result))
     finally:
         shutil.rmtree(root, ignore_errors=True)
