@@ -40,7 +40,7 @@ run: $(STAMP)
 
 # README's results section is regenerated from the run's REPORT.md (written by 07_eval).
 report: $(STAMP)
-	$(PY) -m msrl.report --run-dir $(RUN_DIR)
+	$(PY) -m msrl.studies.report --run-dir $(RUN_DIR)
 
 # ruff first (seconds): lint and format check, then the suite in one pytest process.
 test: $(STAMP)

@@ -32,7 +32,7 @@ def main() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from msrl.corpus import CorpusBuilder
+    from msrl.data.corpus import CorpusBuilder
     from msrl.presets import get_preset
 
     preset = get_preset(

@@ -38,8 +38,8 @@ SAMPLES = [
 
 
 def program_sets(n: int) -> dict[str, list[str]]:
-    from msrl.evaluate import load_benchmark
-    from msrl.layout import CHARTMIMIC_DIR
+    from msrl.paths import CHARTMIMIC_DIR
+    from msrl.scoring.chartmimic import load_benchmark
 
     sets = {}
     if CHARTMIMIC_DIR.is_dir():
@@ -106,7 +106,7 @@ def timed(label: str, function, n: int) -> float:
 
 
 def compare(codes: list[str], workers: int) -> None:
-    from msrl.sandbox import RenderPool
+    from msrl.execution.sandbox import RenderPool
 
     with RenderPool(workers=workers, timeout_s=30) as pool:  # start-up is not counted
         pool.map(codes[:2], extract=False)

@@ -44,8 +44,8 @@ def chart_png() -> bytes:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
     """A tiny Qwen2.5-VL checkpoint (smoke sizes) built from config, laid out like a hub checkpoint."""
-    from msrl.model import create_tiny_checkpoint
     from msrl.presets import SMOKE
+    from msrl.training.model import create_tiny_checkpoint
 
     out = tmp_path_factory.mktemp("tiny_ckpt")
     return create_tiny_checkpoint(out, SAMPLE_CODE * 20, SMOKE.model, seed=0)
@@ -54,9 +54,9 @@ def tiny_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def smoke_corpus(tmp_path_factory):
     """A smoke-scale corpus (built once per test session): (folder, DatasetDict, tokenizer folder, report)."""
-    from msrl import corpus
+    from msrl.data import corpus
+    from msrl.execution.sandbox import RenderPool
     from msrl.presets import SMOKE
-    from msrl.sandbox import RenderPool
 
     out = tmp_path_factory.mktemp("smoke_corpus")
     with RenderPool(workers=2, dpi=SMOKE.data.dpi, max_px=SMOKE.data.image_px) as pool:

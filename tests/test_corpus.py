@@ -6,18 +6,18 @@ import random
 import pandas as pd
 import pytest
 
-from msrl import corpus as corpus_mod
-from msrl.emit import emit
+from msrl.data import corpus as corpus_mod
+from msrl.data.emit import emit
+from msrl.data.specs import CHART_TYPES, DATA_STYLES, Limits, SpecError, sample_spec
+from msrl.data.tables import load_tables
 from msrl.presets import get_preset
-from msrl.specs import CHART_TYPES, DATA_STYLES, Limits, SpecError, sample_spec
-from msrl.tables import load_tables
 
 SMOKE = get_preset("smoke")
 
 
 @pytest.fixture(scope="module")
 def pool():
-    from msrl.sandbox import RenderPool
+    from msrl.execution.sandbox import RenderPool
 
     with RenderPool(workers=2, dpi=SMOKE.data.dpi, max_px=SMOKE.data.image_px) as p:
         yield p

@@ -1,6 +1,6 @@
 """The evaluation CLI over folders (generated vs references)."""
 
-from msrl.evaluate import main
+from msrl.scoring.chartmimic import main
 
 GOOD = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [1, 2], color='red')\nplt.title('T')\n"
 

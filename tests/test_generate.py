@@ -2,7 +2,7 @@
 
 import torch
 
-from msrl import generate
+from msrl.training import generate
 
 
 def test_the_loop_rule_fires_on_repetition_and_not_on_digits_or_varied_rows():
@@ -22,7 +22,7 @@ def test_generation_keeps_the_input_order_and_counts_what_it_stopped(tiny_checkp
 
     from PIL import Image
 
-    from msrl.model import load_model_and_processor
+    from msrl.training.model import load_model_and_processor
 
     model, processor = load_model_and_processor(tiny_checkpoint)
     big = Image.open(io.BytesIO(chart_png)).convert("RGB")

@@ -11,16 +11,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from msrl import ablations, curriculum, grpo
 from msrl.presets import SMALL, get_preset
+from msrl.studies import ablations
+from msrl.training import curriculum, grpo
 
 TRAIN = """
 import dataclasses, sys
-from msrl.corpus import load_corpus
-from msrl.grpo import rl_prompts, train_grpo
-from msrl.model import base_checkpoint
+from msrl.data.corpus import load_corpus
+from msrl.training.grpo import rl_prompts, train_grpo
+from msrl.training.model import base_checkpoint
 from msrl.presets import get_preset
-from msrl.sandbox import RenderPool
+from msrl.execution.sandbox import RenderPool
 preset = get_preset("smoke")
 stage = dataclasses.replace(preset.rl_stage1, max_steps=int(sys.argv[3]), save_steps=1)
 corpus = load_corpus(sys.argv[1])

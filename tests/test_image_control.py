@@ -2,22 +2,22 @@
 
 import pytest
 
-from msrl import benchmark
-from msrl.sandbox import RenderPool
+from msrl.evaluation import checkpoints, statistics
+from msrl.execution.sandbox import RenderPool
 
 
 @pytest.fixture(scope="module")
 def items_and_codes(smoke_corpus):
     _, dataset, _, _ = smoke_corpus
     n = 6
-    items = benchmark.eval_split_items(dataset["eval"], n)
+    items = checkpoints.eval_split_items(dataset["eval"], n)
     codes = [dataset["eval"][i]["code"] for i in range(n)]
     return items, codes
 
 
 def test_deranged_images_move_every_image_and_keep_ids_and_references(items_and_codes):
     items, _ = items_and_codes
-    moved = benchmark.deranged(items)
+    moved = checkpoints.deranged(items)
     assert [m["id"] for m in moved] == [i["id"] for i in items]
     assert [m["reference"] for m in moved] == [i["reference"] for i in items]
     assert all(m["image"] is not i["image"] for m, i in zip(moved, items))
@@ -35,13 +35,13 @@ def test_a_generator_that_ignores_its_image_has_no_image_gain_and_one_that_reads
         return [codes[0]] * len(images)
 
     with RenderPool(workers=1) as pool:
-        reader = benchmark.evaluate_with_control("reads", items, reads, pool)
-        blind = benchmark.evaluate_with_control("ignores", items, ignores, pool)
+        reader = checkpoints.evaluate_with_control("reads", items, reads, pool)
+        blind = checkpoints.evaluate_with_control("ignores", items, ignores, pool)
     assert reader.summary["low_level"] == pytest.approx(100.0)
     assert reader.summary["image_gain"] > 30
     assert blind.summary["image_gain"] == pytest.approx(0.0, abs=1e-9)
     assert blind.summary["low_level"] > 0  # it scores, but not because of the image
-    gains = benchmark.item_values(reader, "image_gain")
+    gains = statistics.item_values(reader, "image_gain")
     assert len(gains) == len(items) and sum(gains) / len(gains) == pytest.approx(reader.summary["image_gain"])
-    row = benchmark.seed_table({("reads", 0): {"eval split": reader}})[0]
+    row = statistics.seed_table({("reads", 0): {"eval split": reader}})[0]
     assert row["image_gain_mean"] == pytest.approx(reader.summary["image_gain"]) and "[" in row["image_gain"]

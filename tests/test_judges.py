@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from msrl import judges
-from msrl.judges import embedded, mllm, ocr
+from msrl.scoring import judges
+from msrl.scoring.judges import embedded, mllm, ocr
 
 
 def draw(kind="bar", title="Sales by region", color="tab:blue", values=(3, 5, 2, 6), grid=(1, 1)):
@@ -247,7 +247,7 @@ def test_make_judge_builds_the_preset_backend(tmp_path):
 
 
 def test_visual_reward_scores_completions_against_the_image_column(reference):
-    from msrl import rewards
+    from msrl.scoring import rewards
 
     good = (
         "import matplotlib.pyplot as plt\nplt.figure(figsize=(6, 4))\n"
@@ -255,7 +255,7 @@ def test_visual_reward_scores_completions_against_the_image_column(reference):
         "plt.title('Sales by region')\nplt.show()\n"
     )
     broken = "import matplotlib.pyplot as plt\nplt.bar([1, 2], [3]\n"
-    from msrl.sandbox import RenderPool
+    from msrl.execution.sandbox import RenderPool
 
     with RenderPool(workers=1) as pool:
         context = rewards.RewardContext(rewards.CompletionRenderer(pool), judge=embedded.EmbeddedJudge(use_ocr=False))

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from msrl.latex import TableParseError, parse_latex_tables, parse_number, parse_tabular
+from msrl.data.latex import TableParseError, parse_latex_tables, parse_number, parse_tabular
 
 RESULTS = r"""
 \begin{table*}[t]

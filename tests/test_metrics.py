@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from msrl import metrics
-from msrl.evaluate import evaluate, load_benchmark
-from msrl.layout import CHARTMIMIC_DIR
-from msrl.sandbox import RenderPool
+from msrl.execution.sandbox import RenderPool
+from msrl.paths import CHARTMIMIC_DIR
+from msrl.scoring import metrics
+from msrl.scoring.chartmimic import evaluate, load_benchmark
 
 needs_chartmimic = pytest.mark.skipif(not CHARTMIMIC_DIR.is_dir(), reason="../shared benchmark absent")
 

@@ -7,10 +7,10 @@ import torch
 from conftest import SAMPLE_CODE
 from PIL import Image
 
-from msrl import tvshim
-from msrl.model import load_model_and_processor, mrope_section
+from msrl.data.tokenizer import train_code_tokenizer
 from msrl.presets import SMOKE
-from msrl.tokenizer import train_code_tokenizer
+from msrl.training import tvshim
+from msrl.training.model import load_model_and_processor, mrope_section
 
 
 def test_tokenizer_round_trips_code_and_splits_digits():

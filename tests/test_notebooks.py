@@ -7,9 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from msrl import layout
+from msrl import paths
 
-NOTEBOOKS = sorted(layout.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(paths.NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 TOY = sorted((Path(__file__).parent / "fixtures" / "toy_notebooks").glob("*.ipynb"))
 REQUIRED_PARAMETERS = {"SCALE", "SEED", "INTERACTIVE", "RUN_DIR"}
 
@@ -35,7 +35,7 @@ def test_notebook_follows_the_conventions(path):
 
 def test_every_series_notebook_is_a_known_stage():
     for path in NOTEBOOKS:
-        assert path.stem in layout.STAGES
+        assert path.stem in paths.STAGES
 
 
 def test_the_series_runs_at_smoke_scale(tmp_path):

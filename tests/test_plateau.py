@@ -2,7 +2,7 @@
 
 import pytest
 
-from msrl import plateau
+from msrl.studies import plateau
 
 
 def rows(variant, values_by_size):
@@ -33,7 +33,7 @@ def test_a_knee_is_named_only_where_the_curve_rises_and_then_flattens():
 
 
 def test_the_report_says_no_plateau_where_there_is_no_knee():
-    from msrl import report
+    from msrl.studies import report
 
     assert report._flattens({"low_level": None, "execution_rate": 200}) == (
         "low level no plateau within these sizes, execution rate 200"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from msrl import precision
 from msrl.presets import SMALL
+from msrl.training import precision
 
 
 def test_auto_picks_bf16_only_where_it_is_faster():

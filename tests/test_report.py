@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from msrl import benchmark, final, report
-from msrl.layout import write_json
+from msrl.evaluation import checkpoints, statistics
+from msrl.paths import write_json
 from msrl.presets import SMALL
+from msrl.studies import final, report
 
 
 def _evaluation(executed: list[bool], low_level: list[float]):
@@ -29,14 +30,14 @@ def test_the_seed_table_gives_seed_means_spread_and_item_intervals():
         ("GRPO stage 1", 0): {"eval split": _evaluation([True, True, False, False], [50, 30, 0, 0])},
         ("GRPO stage 1", 1): {"eval split": _evaluation([True, True, True, True], [50, 30, 20, 20])},
     }
-    rows = {r["model"]: r for r in benchmark.seed_table(evaluations)}
+    rows = {r["model"]: r for r in statistics.seed_table(evaluations)}
     assert rows["SFT"]["seeds"] == 1 and rows["GRPO stage 1"]["seeds"] == 2
     assert rows["GRPO stage 1"]["execution_rate_mean"] == pytest.approx(75.0)
     assert rows["GRPO stage 1"]["execution_rate"].startswith("75.0 ± 25.0 [")
     assert rows["SFT"]["low_level_mean"] == pytest.approx(10.0)
     low, high = map(float, rows["GRPO stage 1"]["low_level"].split("[")[1].rstrip("]").split(","))
     assert 0 <= low < 25 < high <= 50
-    assert "execution_rate_mean" not in benchmark.seed_frame(list(rows.values())).columns
+    assert "execution_rate_mean" not in statistics.seed_frame(list(rows.values())).columns
     notes = final.notes(evaluations)
     # per item: seed 0 gains (0, +100, 0, 0) on execution, seed 1 (0, +100, +100, +100); pooled mean +50
     assert len(notes) == 1 and notes[0].startswith("eval split: SFT -> GRPO stage 1: execution rate +50.0 [")
@@ -121,15 +122,15 @@ def test_the_best_ablation_is_chosen_by_eval_split_low_level_among_new_runs(tmp_
 
 
 def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
-    from msrl import benchmark, widgets
-    from msrl.sandbox import RenderPool
+    from msrl.execution.sandbox import RenderPool
+    from msrl.viz import widgets
 
     _, dataset, _, _ = smoke_corpus
-    items = benchmark.eval_split_items(dataset["eval"], 2)
+    items = checkpoints.eval_split_items(dataset["eval"], 2)
     references = [dataset["eval"][i]["code"] for i in range(2)]
     with RenderPool(workers=1) as pool:
-        good = benchmark.score("good", items, references, pool)
-        broken = benchmark.score("broken", items, [references[0], "raise ValueError('no chart')"], pool)
+        good = checkpoints.score("good", items, references, pool)
+        broken = checkpoints.score("broken", items, [references[0], "raise ValueError('no chart')"], pool)
     explorer = widgets.AblationExplorer({"good": good, "broken": broken})
     assert explorer.state == {
         "ablation": "good",
@@ -154,27 +155,26 @@ def test_the_ablation_explorer_follows_its_controls(smoke_corpus):
 
 
 def test_saved_generations_are_rescored_for_a_subset_and_regenerated_for_a_larger_set(smoke_corpus, tmp_path):
-    from msrl import benchmark
-    from msrl.sandbox import RenderPool
+    from msrl.execution.sandbox import RenderPool
 
     _, dataset, _, _ = smoke_corpus
-    items = benchmark.eval_split_items(dataset["eval"], 3)
+    items = checkpoints.eval_split_items(dataset["eval"], 3)
     codes = [dataset["eval"][i]["code"] for i in range(3)]
     with RenderPool(workers=1) as pool:
-        first = benchmark.score("m", items, [codes[0], "1/0", codes[2]], pool)
-        benchmark.save_evaluation(first, tmp_path / "m.json")
-        again = benchmark.load_evaluation(tmp_path / "m.json", items[:2], pool)
+        first = checkpoints.score("m", items, [codes[0], "1/0", codes[2]], pool)
+        checkpoints.save_evaluation(first, tmp_path / "m.json")
+        again = checkpoints.load_evaluation(tmp_path / "m.json", items[:2], pool)
         assert [r["executed"] for r in again.evaluation.rows] == [True, False]
         assert again.generated == [codes[0], "1/0"]
-        more = benchmark.eval_split_items(dataset["eval"], 4)
-        assert benchmark.load_evaluation(tmp_path / "m.json", more, pool) is None
+        more = checkpoints.eval_split_items(dataset["eval"], 4)
+        assert checkpoints.load_evaluation(tmp_path / "m.json", more, pool) is None
         assert first.summary["distinct"] == 100.0
-        collapsed = benchmark.score("m", items, [codes[0]] * 3, pool)
+        collapsed = checkpoints.score("m", items, [codes[0]] * 3, pool)
         assert collapsed.summary["execution_rate"] == 100.0 and collapsed.summary["distinct"] == pytest.approx(100 / 3)
 
 
 def test_the_example_grid_of_an_absent_set_is_a_figure_that_says_so():
-    from msrl import plots
+    from msrl.viz import plots
 
     fig = plots.examples_grid({})
     assert "no evaluations" in fig.axes[0].texts[0].get_text()

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from msrl import rewards
-from msrl.normalize import NormalizationError, normalize_code
-from msrl.sandbox import RenderPool
+from msrl.execution.normalize import NormalizationError, normalize_code
+from msrl.execution.sandbox import RenderPool
+from msrl.scoring import rewards
 
 REFERENCE = """import matplotlib.pyplot as plt
 fig, ax = plt.subplots(figsize=(4, 3))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from msrl import layout
+from msrl import paths
 from msrl.run import StageFailed, run_series
 
 TOY = Path(__file__).parent / "fixtures" / "toy_notebooks"
@@ -14,9 +14,9 @@ def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
     messages = []
     manifest = run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
     assert [s["status"] for s in manifest["stages"].values()] == ["ok", "ok"]
-    assert layout.read_json(tmp_path / "02_sft" / "metrics.json")["upstream_runs"] == 1
+    assert paths.read_json(tmp_path / "02_sft" / "metrics.json")["upstream_runs"] == 1
     assert (tmp_path / "executed" / "01_data.ipynb").exists()
-    saved = layout.read_json(tmp_path / "manifest.json")
+    saved = paths.read_json(tmp_path / "manifest.json")
     assert saved["scale"] == "smoke" and saved["versions"]["papermill"]
 
     # resume: both done, nothing executes again
@@ -35,11 +35,11 @@ def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
         )
     assert "02_sft failed in cell" in str(err.value)
     assert "ValueError: toy failure requested" in str(err.value)
-    assert layout.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "failed"
+    assert paths.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "failed"
 
     # a stage that has not succeeded is not skipped on resume
     run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
-    assert layout.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "ok"
+    assert paths.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "ok"
 
 
 def test_runner_refuses_to_mix_scales_in_one_run_dir(tmp_path):
@@ -59,7 +59,7 @@ def test_a_fresh_clone_finds_no_finished_stage(tmp_path):
     import sys
 
     clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(layout.REPO_ROOT), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", str(paths.REPO_ROOT), str(clone)], check=True)
     tracked = subprocess.run(
         ["git", "ls-files", "outputs"], cwd=clone, capture_output=True, text=True, check=True
     ).stdout.split()
@@ -74,4 +74,4 @@ def test_a_fresh_clone_finds_no_finished_stage(tmp_path):
             check=True,
         ).stdout
         assert f"0 stage(s) done in {clone / 'outputs' / scale}" in status, status
-        assert status.count("to run") == len(layout.STAGES)
+        assert status.count("to run") == len(paths.STAGES)

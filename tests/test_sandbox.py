@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from msrl.sandbox import RenderPool
+from msrl.execution.sandbox import RenderPool
 
 CHART = (
     "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(3, 2))\n"

@@ -11,17 +11,19 @@ from pathlib import Path
 
 import yaml
 
-from msrl import sft
+from msrl.paths import REPO_ROOT
 from msrl.presets import get_preset
+from msrl.training import sft
 
-CONFIGS = Path(sft.__file__).parent / "configs"
+CONFIGS = REPO_ROOT / "helpers" / "msrl" / "configs"
 
 TRAIN = """
 import dataclasses, sys
-from msrl.corpus import load_corpus
-from msrl.model import base_checkpoint
+from msrl.data.corpus import load_corpus
+from msrl.training.model import base_checkpoint
+from msrl.paths import REPO_ROOT
 from msrl.presets import get_preset
-from msrl.sft import train_sft
+from msrl.training.sft import train_sft
 preset = get_preset("smoke")
 preset = dataclasses.replace(preset, sft=dataclasses.replace(preset.sft, max_steps=int(sys.argv[3]), save_steps=2))
 corpus = load_corpus(sys.argv[1])
@@ -49,8 +51,8 @@ def test_a_killed_sft_run_resumes_from_its_last_checkpoint(smoke_corpus, tmp_pat
     assert killed_at, "no checkpoint was written before the kill"
     assert not (run_dir / sft.DONE_FILE).exists()
 
-    from msrl.corpus import load_corpus
-    from msrl.model import base_checkpoint
+    from msrl.data.corpus import load_corpus
+    from msrl.training.model import base_checkpoint
 
     preset = get_preset("smoke")
     preset = dataclasses.replace(preset, sft=dataclasses.replace(preset.sft, max_steps=8, save_steps=2))
@@ -66,7 +68,7 @@ def test_a_killed_sft_run_resumes_from_its_last_checkpoint(smoke_corpus, tmp_pat
 
 def test_paper_preset_sft_configuration_loads():
     paper = get_preset("paper")
-    ds = json.loads((Path(sft.__file__).parents[2] / paper.sft.deepspeed).read_text())
+    ds = json.loads((REPO_ROOT / paper.sft.deepspeed).read_text())
     assert ds["zero_optimization"]["stage"] == 3 and ds["bf16"]["enabled"] == "auto"
     launch = yaml.safe_load((CONFIGS / "accelerate_zero3.yaml").read_text())
     assert launch["distributed_type"] == "DEEPSPEED" and launch["num_processes"] == 8

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from msrl import tables
+from msrl.data import tables
 
 
 def test_clean_keeps_numbers_and_one_label():

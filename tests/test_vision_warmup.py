@@ -2,9 +2,9 @@
 
 import torch
 
-from msrl import sft, vision_warmup
-from msrl.model import base_checkpoint, load_model_and_processor
 from msrl.presets import SMOKE
+from msrl.training import sft, vision_warmup
+from msrl.training.model import base_checkpoint, load_model_and_processor
 
 
 def _vision_and_text(model):

@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .specs import DATA_STYLES
+# How corpus programs may spell their data (msrl.data.emit); defined here, the lowest layer.
+DATA_STYLES = ("lists", "numpy", "records")
 
 
 @dataclass(frozen=True)

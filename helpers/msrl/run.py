@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import layout
-from .precision import choose_bf16, cpu_name
-from .presets import DEFAULT_SCALE, PRESETS
+from msrl import paths
+from msrl.presets import DEFAULT_SCALE, PRESETS
+from msrl.training.precision import choose_bf16, cpu_name
 
 VERSIONED_PACKAGES = (
     "msrl",
@@ -67,11 +67,11 @@ def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
 def git_commit() -> str | None:
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=layout.REPO_ROOT, text=True, capture_output=True, check=True
+            ["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, text=True, capture_output=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=layout.REPO_ROOT,
+            cwd=paths.REPO_ROOT,
             text=True,
             capture_output=True,
         ).stdout.strip()
@@ -91,9 +91,9 @@ def package_versions() -> dict:
 
 
 def load_manifest(run_dir: Path, scale: str, seed: int) -> dict:
-    path = run_dir / layout.MANIFEST
+    path = run_dir / paths.MANIFEST
     if path.exists():
-        manifest = layout.read_json(path)
+        manifest = paths.read_json(path)
         if manifest.get("scale") != scale or manifest.get("seed") != seed:
             raise SystemExit(
                 f"{run_dir} holds a run at scale={manifest.get('scale')} seed={manifest.get('seed')}; "
@@ -109,16 +109,16 @@ def load_manifest(run_dir: Path, scale: str, seed: int) -> dict:
 
 
 def is_done(run_dir: Path, manifest: dict, stage: str) -> bool:
-    return manifest["stages"].get(stage, {}).get("status") == "ok" and (run_dir / stage / layout.METRICS).exists()
+    return manifest["stages"].get(stage, {}).get("status") == "ok" and (run_dir / stage / paths.METRICS).exists()
 
 
 def finished_stages(run_dir: Path, scale: str, notebook_dir: Path | None = None) -> list[str]:
     """The stages a run of ``scale`` in ``run_dir`` would skip (without writing anything)."""
-    path = Path(run_dir) / layout.MANIFEST
-    manifest = layout.read_json(path) if path.exists() else {"stages": {}}
+    path = Path(run_dir) / paths.MANIFEST
+    manifest = paths.read_json(path) if path.exists() else {"stages": {}}
     if manifest.get("scale", scale) != scale:
         return []
-    notebooks = discover(Path(notebook_dir or layout.NOTEBOOK_DIR))
+    notebooks = discover(Path(notebook_dir or paths.NOTEBOOK_DIR))
     return [nb.stem for nb in notebooks if is_done(Path(run_dir), manifest, nb.stem)]
 
 
@@ -127,7 +127,7 @@ def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: boo
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    out = run_dir / layout.EXECUTED_DIR / notebook.name
+    out = run_dir / paths.EXECUTED_DIR / notebook.name
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
@@ -164,14 +164,14 @@ def run_series(
     if scale not in PRESETS:
         raise SystemExit(f"unknown scale {scale!r}; choose one of {', '.join(PRESETS)}")
     seed = PRESETS[scale].seed if seed is None else seed
-    run_dir = Path(run_dir or layout.OUTPUTS_DIR / scale).resolve()
+    run_dir = Path(run_dir or paths.OUTPUTS_DIR / scale).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    notebooks = select(discover(Path(notebook_dir or layout.NOTEBOOK_DIR)), only)
+    notebooks = select(discover(Path(notebook_dir or paths.NOTEBOOK_DIR)), only)
     progress = sys.stdout.isatty() if progress is None else progress
     echo = echo or (lambda message: print(message, flush=True))
     manifest = load_manifest(run_dir, scale, seed)
-    manifest_path = run_dir / layout.MANIFEST
-    layout.write_json(manifest_path, manifest)
+    manifest_path = run_dir / paths.MANIFEST
+    paths.write_json(manifest_path, manifest)
     parameters = {
         "SCALE": scale,
         "SEED": seed,
@@ -188,20 +188,20 @@ def run_series(
             continue
         echo(f"{tag}: running at scale={scale} ...")
         manifest["stages"][stage] = {"status": "running", "started": _now()}
-        layout.write_json(manifest_path, manifest)
+        paths.write_json(manifest_path, manifest)
         try:
             seconds = execute_stage(notebook, run_dir, parameters, progress)
         except StageFailed as err:
             manifest["stages"][stage] = {"status": "failed", "finished": _now(), "error": str(err)}
-            layout.write_json(manifest_path, manifest)
+            paths.write_json(manifest_path, manifest)
             raise
-        if not (run_dir / stage / layout.METRICS).exists():
-            message = f"{stage} ran but wrote no {stage}/{layout.METRICS}"
+        if not (run_dir / stage / paths.METRICS).exists():
+            message = f"{stage} ran but wrote no {stage}/{paths.METRICS}"
             manifest["stages"][stage] = {"status": "failed", "finished": _now(), "error": message}
-            layout.write_json(manifest_path, manifest)
+            paths.write_json(manifest_path, manifest)
             raise StageFailed(message)
         manifest["stages"][stage] = {"status": "ok", "finished": _now(), "seconds": round(seconds, 1)}
-        layout.write_json(manifest_path, manifest)
+        paths.write_json(manifest_path, manifest)
         echo(f"{tag}: ok in {seconds:.1f} s")
     echo(f"series finished in {time.perf_counter() - series_start:.1f} s; results in {run_dir}")
     return manifest
@@ -241,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     only = [k for item in args.only or [] for k in item.split(",") if k]
     if args.status:
-        run_dir = args.run_dir or layout.OUTPUTS_DIR / args.scale
+        run_dir = args.run_dir or paths.OUTPUTS_DIR / args.scale
         done = finished_stages(run_dir, args.scale, args.notebooks)
-        for notebook in discover(Path(args.notebooks or layout.NOTEBOOK_DIR)):
+        for notebook in discover(Path(args.notebooks or paths.NOTEBOOK_DIR)):
             print(f"{notebook.stem}: {'done' if notebook.stem in done else 'to run'}")
         print(f"{len(done)} stage(s) done in {run_dir}")
         return 0

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layout
-from .presets import Preset, get_preset
+from msrl import paths
+from msrl.presets import Preset, get_preset
 
 
 def seed_everything(seed: int) -> None:
@@ -42,12 +42,12 @@ class Stage:
 
     def input(self, stage: str, *parts: str) -> Path:
         """A path inside an earlier stage's folder; a clear error if that stage has not run."""
-        folder = layout.stage_dir(self.run_dir, stage)
-        if not (folder / layout.METRICS).exists():
+        folder = paths.stage_dir(self.run_dir, stage)
+        if not (folder / paths.METRICS).exists():
             raise FileNotFoundError(
-                f"stage {layout.stage_name(stage)} has not finished in {self.run_dir}; run it first: "
+                f"stage {paths.stage_name(stage)} has not finished in {self.run_dir}; run it first: "
                 f"python -m msrl.run --scale {self.preset.name} --run-dir {self.run_dir} "
-                f"--only {layout.stage_name(stage)[:2]}"
+                f"--only {paths.stage_name(stage)[:2]}"
             )
         return folder.joinpath(*parts)
 
@@ -58,22 +58,22 @@ class Stage:
         return target
 
     def save_figure(self, fig, name: str) -> Path:
-        target = self.path(layout.FIGURES_DIR, f"{name}.png")
+        target = self.path(paths.FIGURES_DIR, f"{name}.png")
         fig.savefig(target, dpi=110, bbox_inches="tight")
         return target
 
     def save_metrics(self, metrics: dict) -> Path:
         """Write metrics.json; the runner takes its presence as 'stage done'."""
         record = {"stage": self.name, "scale": self.preset.name, "seed": self.seed, **metrics}
-        return layout.write_json(self.dir / layout.METRICS, record)
+        return paths.write_json(self.dir / paths.METRICS, record)
 
 
 def open_stage(
     name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False, overrides: dict | None = None
 ) -> Stage:
-    name = layout.stage_name(name)
+    name = paths.stage_name(name)
     preset = get_preset(scale, overrides)
-    run = Path(run_dir) if run_dir else layout.OUTPUTS_DIR / scale
+    run = Path(run_dir) if run_dir else paths.OUTPUTS_DIR / scale
     stage = Stage(
         name=name, preset=preset, seed=seed, run_dir=run.resolve(), dir=(run / name).resolve(), interactive=interactive
     )

@@ -1,0 +1,1 @@
+"""Chart-code corpus: tables, LaTeX, chart specs, code emitters, corpus build, tokenizer."""

@@ -1,0 +1,1 @@
+"""Running programs: the sandbox, chart introspection, code extraction and normalization."""

@@ -1,0 +1,153 @@
+"""One sandboxed job, inside the forked child: jail, run the program, render, introspect, report.
+
+The child writes one message to the result pipe: ``MSRL`` + 4-byte header length + JSON header
+(status, error, stdout/stderr tails, record) + the PNG bytes. It always ends with ``os._exit`` so
+nothing of the worker's state (atexit handlers, buffered files) runs twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import struct
+import sys
+import traceback
+
+from msrl.execution import introspect
+from msrl.execution.sandbox import jail
+
+MAGIC = b"MSRL"
+TAIL_CHARS = 2000
+
+
+class _Tail(io.TextIOBase):
+    """A stdout/stderr that keeps only the last TAIL_CHARS characters (output floods cost nothing)."""
+
+    def __init__(self):
+        self.kept = ""
+        self.total = 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        self.total += len(text)
+        self.kept = (self.kept + text)[-TAIL_CHARS:]
+        return len(text)
+
+
+def _send(fd: int, header: dict, png: bytes = b"") -> None:
+    payload = json.dumps(header).encode()
+    data = MAGIC + struct.pack(">I", len(payload)) + payload + png
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _error_text(exc: BaseException, filename: str) -> str:
+    """The exception and the program's own frames (not the sandbox's)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    where = f" (line {frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def run(code: str, job_dir: str, result_fd: int, options: dict, base_address_space: int) -> None:
+    header = {"status": "error", "error": "", "stdout": "", "stderr": ""}
+    png = b""
+    out, err = _Tail(), _Tail()
+    try:
+        os.chdir(job_dir)
+        keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
+        os.environ.clear()  # no secrets (API keys, tokens) reach the program
+        os.environ.update(keep, HOME=job_dir, MPLCONFIGDIR=job_dir, TMPDIR=job_dir, MPLBACKEND="Agg")
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-large writes fail instead of killing
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # native writes to stdout/stderr go nowhere; Python's go to a tail
+            os.dup2(devnull, fd)
+        sys.stdout, sys.stderr = out, err
+        header["network_isolated"] = bool(options.get("isolate_network")) and jail.isolate_network()
+        jail.set_limits(
+            memory_bytes=base_address_space + int(options["memory_mb"]) * 2**20,
+            cpu_seconds=int(options["timeout_s"]) + 1,
+            file_bytes=int(options["file_mb"]) * 2**20,
+        )
+        introspect.install()
+        jail.install_audit_hook(job_dir)
+        filename = "<chart program>"
+        try:
+            exec(compile(code, filename, "exec"), {"__name__": "__main__", "__file__": filename})
+        except SystemExit:
+            pass  # sys.exit() after drawing still leaves a chart
+        except BaseException as exc:  # noqa: BLE001 - any failure of the program is a result
+            header["status"] = "forbidden" if str(exc).startswith("sandbox:") else "error"
+            header["error"] = _error_text(exc, filename)
+            return
+        png, header = _render(header, options)
+    except BaseException as exc:  # noqa: BLE001 - the sandbox itself failed on this program
+        header["status"] = "error"
+        header["error"] = header["error"] or f"{type(exc).__name__}: {exc}"
+    finally:
+        header["stdout"], header["stderr"] = out.kept, err.kept
+        header["stdout_chars"] = out.total
+        try:
+            _send(result_fd, header, png)
+        finally:
+            os._exit(0)
+
+
+def _render(header: dict, options: dict):
+    """Draw the chosen figure to PNG at the requested dpi, never larger than max_px a side."""
+    from matplotlib.figure import Figure
+
+    fig = introspect.chosen_figure()
+    if fig is None or not fig.axes and not fig.texts and not fig.images:
+        header["status"] = "no_figure"
+        header["error"] = "the program drew no figure"
+        return b"", header
+    width, height = fig.get_size_inches()
+    dpi = float(options.get("dpi") or fig.dpi)
+    if max(width, height) * dpi > options["max_px"]:
+        dpi = options["max_px"] / max(width, height)  # huge figures are drawn smaller
+        header["downscaled"] = True
+        header["downscaled"] = True
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)  # a figure the program closed has lost its canvas: pixels are read below
+    introspect._state["texts"].clear()  # count what the final drawing draws, once
+    introspect._state["tick_texts"].clear()
+    buffer = io.BytesIO()
+    try:
+        introspect.original(Figure.savefig)(fig, buffer, format="png", dpi=dpi)
+    except BaseException as exc:  # noqa: BLE001
+        header["status"] = "forbidden" if str(exc).startswith("sandbox:") else "error"
+        header["error"] = f"drawing the figure failed: {type(exc).__name__}: {exc}"
+        return b"", header
+    header["status"] = "ok"
+    header["record"] = introspect.figure_record(fig, dpi)
+    header["image_stats"] = image_stats(fig)
+    return buffer.getvalue(), header
+
+
+def image_stats(fig) -> dict:
+    """Blank-image and near-duplicate signals from the drawn pixels (computed here, in parallel):
+    ``ink`` = share of pixels that differ from the background, ``dhash`` = 256-bit difference hash
+    (16 x 17 block means; a 64-bit hash is too coarse for charts: most bar charts share it)."""
+    import numpy as np
+
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    gray = rgba[..., :3].astype(np.float32).mean(axis=2)
+    background = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    ink = float((np.abs(gray - background) > 8).mean())
+    h, w = gray.shape
+    rows = np.linspace(0, h, 17, dtype=int)[:-1]
+    cols = np.linspace(0, w, 18, dtype=int)[:-1]
+    blocks = np.add.reduceat(np.add.reduceat(gray, rows, axis=0), cols, axis=1)
+    sizes = np.outer(np.diff(np.append(rows, h)), np.diff(np.append(cols, w)))
+    means = blocks / sizes
+    bits = (means[:, 1:] > means[:, :-1]).ravel()
+    return {"ink": round(ink, 5), "dhash": np.packbits(bits).tobytes().hex()}

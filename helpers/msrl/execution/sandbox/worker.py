@@ -1,0 +1,212 @@
+"""A long-lived sandbox worker: plotting libraries imported once, one forked child per job.
+
+Forking a process that has already imported matplotlib, seaborn, numpy and pandas costs a few
+milliseconds; starting a fresh ``python`` and importing them costs about a second. That is the
+pool's whole speed-up, and every job still gets a fresh process (no state leaks between jobs).
+
+The worker enforces the wall-clock deadline: at the deadline it SIGKILLs the child's whole process
+group, then reaps it and removes the job directory, whatever the program did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import tempfile
+import time
+
+MAX_RESULT_BYTES = 64 * 2**20  # a result bigger than this is not a chart: the job is killed
+PREIMPORTS = (
+    "numpy",
+    "pandas",
+    "matplotlib.pyplot",
+    "seaborn",
+    "scipy.stats",
+    "mpl_toolkits.mplot3d",
+    "matplotlib.patches",
+    "matplotlib.colors",
+    "matplotlib.cm",
+    "matplotlib.gridspec",
+    "matplotlib.ticker",
+    "matplotlib.lines",
+    "matplotlib.dates",
+    "matplotlib.collections",
+    "matplotlib.path",
+    "matplotlib.font_manager",
+    "matplotlib.patheffects",
+    "mpl_toolkits.axes_grid1",
+    "mpl_toolkits.axes_grid1.inset_locator",
+    "matplotlib.projections.polar",
+    "squarify",
+    "networkx",
+    "math",
+    "random",
+    "datetime",
+    "collections",
+    "itertools",
+    "colorsys",
+    "statistics",
+    "textwrap",
+    "string",
+    "json",
+    "csv",
+    "decimal",
+    "fractions",
+    "calendar",
+)
+
+
+def prepare() -> int:
+    """Import and warm up everything a chart program uses; return the process's address space."""
+    os.environ["MPLBACKEND"] = "Agg"
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # a job is single-threaded; the pool parallelises across jobs
+    import importlib
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    for name in PREIMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    import io
+
+    import matplotlib.pyplot as plt
+
+    # One throwaway chart loads fonts, mathtext and the PNG writer before any fork.
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="$x^2$")
+    ax.set_title("warm-up")
+    ax.legend()
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close("all")
+    from msrl.execution.sandbox import jail
+
+    return jail.address_space_bytes()
+
+
+def run_job(code: str, options: dict, root: str, base_address_space: int) -> dict:
+    """Run one program in a forked, jailed child; return the result dict (PNG bytes included)."""
+    from msrl.execution.sandbox import child
+
+    start = time.perf_counter()
+    job_dir = tempfile.mkdtemp(prefix="job-", dir=root)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        try:
+            os.close(read_fd)
+            os.setpgid(0, 0)
+            child.run(code, job_dir, write_fd, options, base_address_space)
+        finally:
+            os._exit(70)
+    os.close(write_fd)
+    try:
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child already did it (or already exited)
+    data, timed_out, flooded = _read_until(read_fd, time.monotonic() + float(options["timeout_s"]))
+    os.close(read_fd)
+    if timed_out or flooded:
+        _kill_group(pid)
+    _, wait_status = os.waitpid(pid, 0)
+    _kill_group(pid)  # anything the program left behind in its group
+    shutil.rmtree(job_dir, ignore_errors=True)
+    result = _parse(data)
+    result["seconds"] = round(time.perf_counter() - start, 4)
+    if timed_out:
+        result.update(status="timeout", error=f"no result within {options['timeout_s']} s; killed")
+    elif flooded:
+        result.update(status="killed", error="the program's result exceeded the size limit; killed")
+    elif os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        status = "timeout" if sig == signal.SIGXCPU else "killed"
+        result.update(status=status, error=f"the program died from {name}", signal=name)
+        result["png"], result["record"] = None, None
+    elif result.get("status") is None:
+        result.update(status="killed", error="the program exited before the sandbox could report")
+    return result
+
+
+def _read_until(fd: int, deadline: float):
+    chunks, size = [], 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return b"".join(chunks), True, False
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks), False, False
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESULT_BYTES:
+            return b"", False, True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _parse(data: bytes) -> dict:
+    from msrl.execution.sandbox.child import MAGIC
+
+    if len(data) < 8 or not data.startswith(MAGIC):
+        return {"status": None, "png": None, "record": None}
+    (length,) = struct.unpack(">I", data[4:8])
+    try:
+        header = json.loads(data[8 : 8 + length])
+    except ValueError:
+        return {"status": None, "png": None, "record": None}
+    header["png"] = data[8 + length :] or None
+    header.setdefault("record", None)
+    return header
+
+
+def main(read_fd: int, write_fd: int) -> None:
+    """Serve jobs from the pool's pipe until it closes or sends None."""
+    from multiprocessing.connection import Connection
+
+    jobs, replies = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a notebook stops the pool, not us
+    base = prepare()
+    root = tempfile.mkdtemp(prefix="msrl-sandbox-")
+    replies.send({"ready": True, "pid": os.getpid()})
+    try:
+        while True:
+            try:
+                job = jobs.recv()
+            except EOFError:
+                break
+            if job is None:
+                break
+            job_id, code, options = job
+            try:
+                result = run_job(code, options, root, base)
+            except Exception as exc:  # the worker must survive anything a job does
+                result = {
+                    "status": "error",
+                    "error": f"sandbox failure: {type(exc).__name__}: {exc}",
+                    "png": None,
+                    "record": None,
+                }
+            replies.send((job_id, result))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,1 @@
+"""Scoring programs: ChartMimic metrics and evaluation, RL rewards, judges."""

@@ -1,0 +1,1 @@
+"""The paper's studies: SFT plateau, RL ablations, final comparison, run report."""

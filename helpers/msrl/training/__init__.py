@@ -1,0 +1,1 @@
+"""The model and its training: model, precision, generation, vision warm-up, SFT, GRPO, curriculum."""

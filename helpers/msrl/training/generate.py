@@ -1,0 +1,123 @@
+"""Batched generation of chart code from chart images (evaluation and galleries).
+
+Greedy decoding (ChartMimic evaluates with temperature 0), left padding, the preset's instruction
+and a cap on new tokens. Images are resized by the processor to the preset's pixel range.
+Prompts are batched in order of their length (images of one aspect ratio give prompts of one
+length, so a batch carries little padding) and the outputs are returned in the input order.
+
+A stop rule ends a sequence early when it has started looping: its last tokens repeat a period of
+``p`` tokens (``p`` up to ``max_period``) at least 3 times and over at least ``MIN_LOOP`` tokens (so
+``1000.0``, one token a digit, is not a loop). An undertrained model otherwise runs to the
+token cap, and the cap sets the evaluation time. Such a program rarely completes: the rule counts
+how often it fired (``GenerationStats``).
+Departure: the paper served the 7B model with vLLM for inference; here the same function runs the
+model in-process (vLLM belongs to the GPU environment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from msrl.training.sft import prompt_messages
+
+
+@dataclass
+class GenerationStats:
+    sequences: int = 0
+    stopped_looping: int = 0  # sequences ended by the repetition rule
+    new_tokens: int = 0
+    seconds: float = 0.0
+    per_sequence_stopped: list[bool] = field(default_factory=list)
+
+
+MIN_LOOP = 24  # tokens a repetition must cover before it counts as a loop
+
+
+def looping(ids, max_period: int = 48, repeats: int = 3):
+    """Bool per row: the last ``max(repeats * p, MIN_LOOP)`` tokens of ``ids`` are ``p``-periodic
+    for some period p <= ``max_period``."""
+    import torch
+
+    done = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
+    for period in range(1, max_period + 1):
+        span = max(repeats * period, MIN_LOOP)
+        if ids.shape[1] < span:
+            break
+        tail = ids[:, -span:]
+        done |= (tail[:, period:] == tail[:, :-period]).all(dim=1)
+    return done
+
+
+def _stop_rule(prompt_length: int, max_period: int):
+    from transformers import StoppingCriteria
+
+    class StopWhenLooping(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return looping(input_ids[:, prompt_length:], max_period)
+
+    return StopWhenLooping()
+
+
+def generate_code(
+    model,
+    processor,
+    images,
+    instruction: str,
+    max_new_tokens: int,
+    batch_size: int = 8,
+    progress=None,
+    stop_looping: bool = True,
+    max_period: int = 48,
+    stats: GenerationStats | None = None,
+) -> list[str]:
+    import time
+
+    import torch
+    from transformers import StoppingCriteriaList
+
+    prompt = processor.apply_chat_template(prompt_messages(instruction), add_generation_prompt=True, tokenize=False)
+    processor.tokenizer.padding_side = "left"
+    was_training = model.training
+    model.eval()
+    images = [image.convert("RGB") for image in images]
+    # Same-size images give same-length prompts: batch them together (less padding), keep the order.
+    order = sorted(range(len(images)), key=lambda i: (images[i].size, i))
+    outputs: dict[int, str] = {}
+    stats = stats if stats is not None else GenerationStats()
+    stopped: dict[int, bool] = {}
+    start = time.perf_counter()
+    try:
+        for first in range(0, len(order), batch_size):
+            chosen = order[first : first + batch_size]
+            inputs = processor(
+                text=[prompt] * len(chosen), images=[images[i] for i in chosen], return_tensors="pt", padding=True
+            ).to(model.device)
+            prompt_length = inputs["input_ids"].shape[1]
+            criteria = StoppingCriteriaList([_stop_rule(prompt_length, max_period)] if stop_looping else [])
+            with torch.no_grad():
+                generated = model.generate(
+                    **inputs,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=processor.tokenizer.pad_token_id,
+                    stopping_criteria=criteria,
+                )
+            new_tokens = generated[:, prompt_length:]
+            eos = model.generation_config.eos_token_id
+            ends = {processor.tokenizer.pad_token_id, *(eos if isinstance(eos, (list, tuple)) else [eos])}
+            for index, text, row in zip(
+                chosen, processor.batch_decode(new_tokens, skip_special_tokens=True), new_tokens
+            ):
+                outputs[index] = text
+                kept = row[[t not in ends for t in row.tolist()]]  # a finished row is padded, not looping
+                stopped[index] = stop_looping and bool(looping(kept[None], max_period)[0])
+                stats.new_tokens += len(kept)
+            if progress:
+                progress(len(outputs), len(images))
+    finally:
+        model.train(was_training)
+    stats.sequences += len(images)
+    stats.stopped_looping += sum(stopped.values())
+    stats.per_sequence_stopped += [stopped[i] for i in range(len(images))]
+    stats.seconds += time.perf_counter() - start
+    return [outputs[i] for i in range(len(images))]
