@@ -46,10 +46,15 @@ def test_presets_are_frozen():
         presets.get_preset("small").sft.lr = 1.0
 
 
-def test_the_small_plateau_grid_has_five_geometric_sizes_and_two_seeds():
+def test_the_small_plateau_grid_is_geometric_with_two_seeds_and_a_stated_protocol():
     from msrl.presets import SMALL
+    from msrl.studies import plateau
 
     sizes = SMALL.plateau.sizes
-    assert len(sizes) >= 5 and len(SMALL.plateau.seeds) >= 2
+    assert len(sizes) >= 3 and len(SMALL.plateau.seeds) >= 2  # a knee needs three points
     assert len({b / a for a, b in zip(sizes, sizes[1:])}) == 1  # a constant ratio: geometric
     assert sizes[-1] <= SMALL.data.n_sft
+    assert {plateau.run_steps(SMALL.plateau, s) for s in sizes} == {SMALL.plateau.fixed_steps}
+    assert plateau.compute_protocol(SMALL.plateau).startswith("fixed per run")
+    per_sample = dataclasses.replace(SMALL.plateau, fixed_steps=0, steps_per_sample=0.125)
+    assert [plateau.run_steps(per_sample, s) for s in (100, 400)] == [13, 50]

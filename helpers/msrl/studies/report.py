@@ -48,6 +48,31 @@ def _flattens(value) -> str:
     return "no plateau within these sizes" if value is None else _fmt(value)
 
 
+def _sft_line(sft: dict) -> str:
+    line = f"{sft.get('steps')} steps, final loss {_fmt(sft.get('final_loss'), 3)}, {_fmt(sft.get('seconds'), 0)} s"
+    warmup = sft.get("warmup")
+    if warmup:
+        accuracy = ", ".join(f"{k.replace('_', ' ')} {100 * v:.0f} %" for k, v in warmup.get("accuracy", {}).items())
+        line += f", after a {warmup.get('steps')}-step vision warm-up ({_fmt(warmup.get('seconds'), 0)} s; {accuracy})"
+    precision = sft.get("precision")
+    if precision:
+        line += f". Precision: {'bf16' if precision.get('bf16') else 'fp32'} ({precision.get('reason')})"
+    if sft.get("cpu"):
+        line += f". CPU: {sft['cpu']}"
+    return line + "."
+
+
+def _plateau_table(curves: dict) -> str:
+    """Mean ± std over seeds per (loss, size) for the headline metrics."""
+    metrics = [m for m in ("execution_rate", "low_level", "type", "color") if m in curves]
+    rows = {}
+    for metric in metrics:
+        for variant, points in curves[metric].items():
+            for size, mean, std in points:
+                rows.setdefault((variant, size), {"loss": variant, "pairs": size})[metric] = f"{mean:.1f} ± {std:.1f}"
+    return markdown_table(list(rows.values()), ["loss", "pairs", *metrics]) if rows else ""
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -90,12 +115,15 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         f"{data.get('n_chart_types')} chart types, tables from {', '.join(data.get('sources', {}))}.",
         "",
         "## SFT",
-        f"{sft.get('sft', {}).get('steps')} steps, final loss {_fmt(sft.get('sft', {}).get('final_loss'), 3)}, "
-        f"{_fmt(sft.get('sft', {}).get('seconds'), 0)} s.",
+        _sft_line(sft.get("sft", {})),
         "",
         "## Plateau",
-        f"Compute: {plateau.get('compute', '—')}. Where the uniform curve flattens (data size per metric): "
-        f"{_flattens(plateau.get('flattens_at', {}).get('uniform'))}.",
+        f"Compute: {plateau.get('compute', '—')}. Where each curve flattens (data size per metric): "
+        + "; ".join(f"{variant} {_flattens(knees)}" for variant, knees in plateau.get("flattens_at", {}).items())
+        + ".",
+        "",
+        _plateau_table(plateau.get("curves", {})),
+        "",
         *_figures(run_dir, "03"),
         "",
         "## Final table (mean ± std over seeds; [95 % bootstrap interval over items])",
