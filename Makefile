@@ -10,7 +10,7 @@ RUN_DIR ?= outputs/$(SCALE)
 ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: venv ocr run report test lab bench clean-outputs
+.PHONY: venv ocr browser run report test lab bench clean-outputs
 
 # torch is installed first and pinned: `pip install torch==2.13.0` takes the CPU wheel from local
 # disk here, while an unpinned torch (or one pulled in by another package) is a multi-GB CUDA build.
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
-	$(MAKE) --no-print-directory ocr
+	$(MAKE) --no-print-directory ocr browser
 	touch $(STAMP)
 
 # The embedded judge reads chart text with Tesseract (a Debian package). Installed when we can
@@ -31,6 +31,15 @@ ocr:
 	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q tesseract-ocr >/dev/null 2>&1)) \
 	  && echo "installed tesseract-ocr" || echo "WARNING: could not install tesseract-ocr; judge text dimension disabled"; \
 	else echo "WARNING: tesseract not found and not root: run 'sudo apt-get install tesseract-ocr' for the judge's text dimension"; fi
+
+# The browser test drives JupyterLab in Debian's Chromium (Playwright, no downloaded browser).
+browser:
+	@command -v chromium >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
+	  && echo "installed chromium" || echo "WARNING: could not install chromium; the browser test will be skipped"; \
+	else echo "WARNING: chromium not found and not root: run 'sudo apt-get install chromium' for the browser test"; fi
 
 venv: $(STAMP)
 

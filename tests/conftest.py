@@ -64,3 +64,12 @@ def smoke_corpus(tmp_path_factory):
         report = builder.build(out / "tokenizer")
         dataset = corpus.load_corpus(builder.save_dataset())
     return out, dataset, out / "tokenizer", report
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The whole notebook series run once at the smoke preset: (run folder, manifest)."""
+    from msrl.run import run_series
+
+    run_dir = tmp_path_factory.mktemp("smoke_run")
+    return run_dir, run_series("smoke", run_dir, echo=lambda message: None)

@@ -5,16 +5,18 @@ import torch
 from msrl.training import generate
 
 
-def test_the_loop_rule_fires_on_repetition_and_not_on_digits_or_varied_rows():
-    looping_row = [5, 6, 7, 8] * 10  # period 4, 40 tokens
-    digits = [1, 2] + [0] * 10 + [3]  # "1000000000003": a long number, not a loop
-    period_13 = [(i * 7) % 13 for i in range(40)]  # a 13-token loop, 3 times over
-    rows = [(i * i + 3 * i) % 17 for i in range(40)]  # no period: rows that differ
-    ids = torch.tensor([looping_row, digits + rows[:27], period_13, rows])
-    assert generate.looping(ids).tolist() == [True, False, True, False]
-    assert generate.looping(torch.tensor([[1, 2, 3] * 4])).tolist() == [False]  # 12 tokens: too short to say
-    assert generate.looping(torch.tensor([[4] * 23])).tolist() == [False]
-    assert generate.looping(torch.tensor([[4] * 24])).tolist() == [True]
+def test_the_loop_rule_fires_on_long_repetition_only():
+    row = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]  # a 12-token data row
+    three_rows = [1, 2] + row * 3 + [3, 4]  # a greedy model repeats a row 3 times, then goes on
+    stuck = [1, 2] + row * 9  # the same row 9 times: stuck
+    digits = [1] + [0] * 20 + [5]  # "1000...05": a long number, not a loop
+    varied = [(i * i + 3 * i) % 17 for i in range(120)]  # rows that differ
+    pad = lambda ids: [99] * (120 - len(ids)) + ids  # noqa: E731 (left padding to one length)
+    ids = torch.tensor([pad(three_rows), pad(stuck), pad(digits), varied])
+    assert generate.looping(ids, repeats=8).tolist() == [False, True, False, False]
+    assert generate.looping(torch.tensor([pad(three_rows)]), repeats=3).tolist() == [False]  # ends with 3, 4
+    assert generate.looping(torch.tensor([[4] * 95]), repeats=8).tolist() == [False]  # under MIN_LOOP tokens
+    assert generate.looping(torch.tensor([[4] * 96]), repeats=8).tolist() == [True]
 
 
 def test_generation_keeps_the_input_order_and_counts_what_it_stopped(tiny_checkpoint, chart_png):
@@ -29,10 +31,12 @@ def test_generation_keeps_the_input_order_and_counts_what_it_stopped(tiny_checkp
     small = big.resize((big.width // 2, big.height // 2))
     images = [big, small, big]
     stats = generate.GenerationStats()
-    together = generate.generate_code(model, processor, images, "Write code.", 30, batch_size=1, stats=stats)
+    together = generate.generate_code(
+        model, processor, images, "Write code.", 30, batch_size=1, stats=stats, stop_repeats=8
+    )
     alone = [generate.generate_code(model, processor, [image], "Write code.", 30, batch_size=1)[0] for image in images]
     assert together == alone  # batches go in size order, programs come back at their item's place
     assert stats.sequences == 3 and len(stats.per_sequence_stopped) == 3 and stats.new_tokens > 0
-    plain = generate.generate_code(model, processor, images, "Write code.", 30, batch_size=1, stop_looping=False)
+    plain = generate.generate_code(model, processor, images, "Write code.", 30, batch_size=1, stop_repeats=0)
     for stopped, short, full in zip(stats.per_sequence_stopped, together, plain):
         assert full.startswith(short) and (stopped or short == full)

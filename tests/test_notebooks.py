@@ -38,15 +38,16 @@ def test_every_series_notebook_is_a_known_stage():
         assert path.stem in paths.STAGES
 
 
-def test_the_series_runs_at_smoke_scale(tmp_path):
+def test_the_series_runs_at_smoke_scale(smoke_run):
     """Every notebook of the series, executed by papermill at the smoke preset."""
-    from msrl.run import run_series
-
-    manifest = run_series("smoke", tmp_path, echo=lambda message: None)
+    tmp_path, manifest = smoke_run
     assert [name for name, s in manifest["stages"].items() if s["status"] == "ok"] == [p.stem for p in NOTEBOOKS]
     data = json.loads((tmp_path / "01_data" / "metrics.json").read_text())
     assert data["n_chart_types"] >= 14 and data["table_overlap_between_splits"] == 0
     assert (tmp_path / "01_data" / "figures" / "corpus_overview.png").exists()
+    sft = json.loads((tmp_path / "02_sft" / "metrics.json").read_text())
+    assert "image_gain" in sft["eval_split"] and "distinct" in sft["eval_split"]  # the image control ran
+    assert sft["sft"]["warmup"]["steps"] == 2 and "bf16" in sft["sft"]["precision"]
     rl = json.loads((tmp_path / "04_rl_stage1" / "metrics.json").read_text())
     assert all(run["steps"] >= 1 and 0 < run["reward_time_share"] < 1 for run in rl["runs"].values())
     assert rl["runs"]["0"]["rewards"] == {"textual": 1.0, "execution": 0.5}

@@ -100,6 +100,7 @@ class PlateauPreset:
     fixed_steps: int = 0  # > 0: the same steps at every size (compute per run, plateau.py)
     content_weight: float = 3.0  # token-weighted variant: weight of content tokens (digits, rare) vs 1
     weight_sample: int = 2_000  # programs whose token counts define "rare" for the variant
+    token_weighted_seeds: tuple[int, ...] = ()  # seeds of the token-weighted variant (empty: all)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ class EvalPreset:
     batch_size: int
     # Sets also scored with deranged images (benchmark.py: image_gain); doubles their generation time.
     control_sets: tuple[str, ...] = ("eval split",)
+    # Stop a generation stuck in a loop after this many repeats of its period (0: never; generate.py).
+    # 3 repeats cut programs that would have finished; 8 over >= 96 tokens leaves them alone.
+    stop_repeats: int = 8
 
 
 @dataclass(frozen=True)
@@ -281,9 +285,17 @@ SMALL = Preset(
         warmup_steps=800,
         freeze_vision=True,
     ),
-    # Three sizes on a x4 grid, two seeds, both losses: 12 runs of 100 steps each (compute per run:
-    # one epoch of 25-400 pairs, 4-50 steps, scored 0 everywhere; 60 steps still write no code).
-    plateau=PlateauPreset(sizes=(100, 400, 1600), seeds=(0, 1), steps_per_sample=0.125, n_eval=24, fixed_steps=100),
+    # Three sizes on a x4 grid: uniform loss with two seeds, token-weighted with one; 9 runs of 160
+    # steps each (compute per run: one epoch of 25-400 pairs, 4-50 steps, scored 0 everywhere; 60
+    # steps wrote no code, and 100 steps ended at loss 1.9).
+    plateau=PlateauPreset(
+        sizes=(100, 400, 1600),
+        seeds=(0, 1),
+        steps_per_sample=0.125,
+        n_eval=24,
+        fixed_steps=160,
+        token_weighted_seeds=(0,),
+    ),
     # G = 8 rollouts per prompt (MM-EUREKA's default), 2 prompts per step; steps are what 2 cores allow.
     # Stage 2 has half of stage 1's prompts and steps, as in the paper (22k / 11k).
     # Completions are cut at 384 tokens (89 % of the rl split's programs are shorter): a looping
@@ -336,13 +348,16 @@ PAPER = Preset(
     model=ModelPreset(
         base="Qwen/Qwen2.5-VL-7B-Instruct", min_pixels=256 * 28 * 28, max_pixels=1280 * 28 * 28, dtype="bfloat16"
     ),
-    # The paper: LLaMA-Factory, 1 epoch, lr 1e-5, batch 32 (4 per device x 8 GPUs x accum 1).
+    # The paper: LLaMA-Factory, 1 epoch, lr 1e-5, batch 32 (4 per device x 8 GPUs x accum 1). The
+    # vision tower stays frozen, LLaMA-Factory's default (freeze_vision_tower); no warm-up: Qwen's
+    # vision tower is already trained.
     sft=SFTPreset(
         lr=1e-5,
         batch_size=4,
         grad_accum=1,
         epochs=1,
         bf16=True,
+        freeze_vision=True,
         gradient_checkpointing=True,
         save_steps=2000,
         logging_steps=50,

@@ -132,6 +132,7 @@ def evaluate_model(
     batch_size: int,
     progress=None,
     judge=None,
+    stop_repeats: int = 0,
 ) -> ModelEvaluation:
     generated = generate_code(
         model,
@@ -141,6 +142,7 @@ def evaluate_model(
         max_new_tokens,
         batch_size=batch_size,
         progress=progress,
+        stop_repeats=stop_repeats,
     )
     return score(name, items, generated, pool, judge)
 
@@ -195,6 +197,7 @@ def evaluate_checkpoint(
             preset.eval.max_new_tokens,
             preset.eval.batch_size,
             judge=set_judge,
+            stop_repeats=preset.eval.stop_repeats,
         )
         save_evaluation(evaluation, path)
         return evaluation

@@ -62,12 +62,13 @@ def run_study(
     rows = completed_runs(out_dir)
     done = {(r["size"], r["seed"], r["variant"]) for r in rows}
     variants = VARIANTS if preset.plateau.token_weighting else VARIANTS[:1]
+    weighted_seeds = preset.plateau.token_weighted_seeds or preset.plateau.seeds
     weights = None
     sizes = [s for s in preset.plateau.sizes if s <= len(corpus["sft"])]
     for size in sizes:
         for seed in preset.plateau.seeds:
             for variant in variants:
-                if (size, seed, variant) in done:
+                if (size, seed, variant) in done or (variant == "token_weighted" and seed not in weighted_seeds):
                     continue
                 subset = corpus["sft"].shuffle(seed=seed).select(range(size))
                 steps = run_steps(preset.plateau, size)
@@ -106,6 +107,7 @@ def run_study(
                     preset.instruction,
                     preset.eval.max_new_tokens,
                     preset.eval.batch_size,
+                    stop_repeats=preset.eval.stop_repeats,
                 )
                 losses = [h["loss"] for h in run["log_history"] if "loss" in h]
                 row = {
