@@ -56,6 +56,7 @@ def lab(smoke_run, tmp_path):
             "-m",
             "jupyterlab",
             "--no-browser",
+            "--allow-root",
             "--ip=127.0.0.1",
             f"--port={port}",
             f"--ServerApp.token={TOKEN}",
