@@ -39,7 +39,8 @@ def _interactive_copy(run_dir, folder):
 
 @pytest.fixture
 def lab(smoke_run, tmp_path):
-    run_dir, _ = smoke_run
+    run_dir = tmp_path / "run"  # a copy: the notebook rewrites its stage's metrics and figures
+    shutil.copytree(smoke_run[0], run_dir)
     folder = tmp_path / "lab"
     folder.mkdir()
     _interactive_copy(run_dir, folder)
