@@ -36,7 +36,7 @@ def test_sft_starts_from_the_warm_up_and_keeps_a_frozen_vision_tower(smoke_corpu
 
     _, dataset, tokenizer_dir, _ = smoke_corpus
     preset = dataclasses.replace(
-        SMOKE, sft=dataclasses.replace(SMOKE.sft, max_steps=2, warmup_steps=2, freeze_vision=True)
+        SMOKE, sft=dataclasses.replace(SMOKE.sft, max_steps=2, vision_warmup_steps=2, freeze_vision=True)
     )
     base = base_checkpoint(preset.model, tokenizer_dir, tmp_path / "init")
     record = sft.train_sft(preset, base, dataset["sft"], tmp_path / "run")

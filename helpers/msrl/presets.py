@@ -80,9 +80,11 @@ class SFTPreset:
     # is padded to its longest program (552 tokens where the median is ~325), which set the step time.
     group_by_length: bool = True
     # Vision warm-up before SFT (vision_warmup.py): steps of the vision tower alone; 0 = none.
-    warmup_steps: int = 0
-    warmup_lr: float = 2e-3
-    warmup_batch_size: int = 16
+    vision_warmup_steps: int = 0
+    vision_warmup_lr: float = 2e-3
+    vision_warmup_batch_size: int = 16
+    vision_warmup_weight_decay: float = 0.01  # AdamW decay of the vision tower and heads
+    vision_warmup_rise: float = 0.1  # share of the warm-up over which its lr rises (one-cycle)
     freeze_vision: bool = False  # train only the language model (LLaMA-Factory's Qwen2-VL default)
     logging_steps: int = 10
     save_steps: int = 200  # resumable checkpoints this often
@@ -216,8 +218,8 @@ SMOKE = Preset(
         max_steps=6,
         logging_steps=2,
         save_steps=3,
-        warmup_steps=2,
-        warmup_batch_size=4,
+        vision_warmup_steps=2,
+        vision_warmup_batch_size=4,
         freeze_vision=True,
     ),
     plateau=PlateauPreset(sizes=(8, 16), seeds=(0,), steps_per_sample=0.25, n_eval=2),
@@ -283,7 +285,7 @@ SMALL = Preset(
         warmup_ratio=0.05,
         bf16="auto",
         save_steps=100,
-        warmup_steps=800,
+        vision_warmup_steps=800,
         freeze_vision=True,
     ),
     # Three sizes on a x4 grid: uniform loss with two seeds, token-weighted with one; 9 runs of 150

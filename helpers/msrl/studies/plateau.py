@@ -79,7 +79,7 @@ def run_study(
                     max_steps=steps,
                     save_steps=10**9,
                     logging_steps=max(1, steps // 10),
-                    warmup_steps=0,
+                    vision_warmup_steps=0,
                 )
                 if variant == "token_weighted" and weights is None:
                     from transformers import AutoTokenizer

@@ -7,8 +7,8 @@ resumable checkpoints (``trainer/checkpoint-N``; a killed run continues from the
 TensorBoard logs and progress bars come from the Trainer; the final model is saved laid out like a
 hub checkpoint (``checkpoint/``) so later stages load it with ``msrl.training.model.load_model_and_processor``.
 
-Warm-up (``SFTPreset.warmup_steps``, not in the paper): a model trained from scratch learns the code
-long before it learns to look. Before SFT, the vision tower is trained alone to tell the chart type
+Vision warm-up (``SFTPreset.vision_warmup_steps``, not in the paper): a model trained from scratch
+learns the code long before it learns to look. Before SFT, the vision tower is trained alone to tell the chart type
 and palette from the mean of its image tokens (``msrl.training.vision_warmup``); SFT starts from that model.
 
 The token-weighted variant (the plateau study's proposed check) replaces the uniform per-token loss
@@ -186,7 +186,15 @@ def warm_up(preset: Preset, base, train_split, out_dir: Path, sft: SFTPreset) ->
     if not done.exists():
         model, processor = load_model_and_processor(base, preset.model, for_training=True)
         record = warm_up_vision(
-            model, processor, train_split, sft.warmup_steps, sft.warmup_lr, sft.warmup_batch_size, seed=preset.seed
+            model,
+            processor,
+            train_split,
+            sft.vision_warmup_steps,
+            sft.vision_warmup_lr,
+            sft.vision_warmup_batch_size,
+            seed=preset.seed,
+            weight_decay=sft.vision_warmup_weight_decay,
+            rise=sft.vision_warmup_rise,
         )
         model.save_pretrained(str(checkpoint))
         processor.save_pretrained(str(checkpoint))
@@ -219,7 +227,7 @@ def train_sft(
     if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
         return json.loads((out_dir / DONE_FILE).read_text())
     warmup = None
-    if sft.warmup_steps > 0:  # first teach the vision tower to see charts (msrl.training.vision_warmup)
+    if sft.vision_warmup_steps > 0:  # first teach the vision tower to see charts (msrl.training.vision_warmup)
         base, warmup = warm_up(preset, base, train_split, out_dir / WARMUP_DIR, sft)
     trainer_dir = out_dir / TRAINER_DIR
     model, processor = load_model_and_processor(base, preset.model, for_training=True)

@@ -43,7 +43,16 @@ def image_tokens(model, image_processor, images):
 
 
 def warm_up_vision(
-    model, processor, rows, steps: int, lr: float, batch_size: int = 16, seed: int = 0, progress=None
+    model,
+    processor,
+    rows,
+    steps: int,
+    lr: float,
+    batch_size: int = 16,
+    seed: int = 0,
+    weight_decay: float = 0.01,
+    rise: float = 0.1,
+    progress=None,
 ) -> dict:
     """Train ``model``'s vision tower and merger (in place) to predict ``TARGETS`` from the mean image
     token; returns {"steps", "seconds", "accuracy": {target: last-50-steps train accuracy}, "log"}."""
@@ -58,8 +67,8 @@ def warm_up_vision(
     vision = model.model.visual
     was_training = model.training
     model.train()
-    optimizer = torch.optim.AdamW([*vision.parameters(), *heads.parameters()], lr=lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, steps), pct_start=0.1)
+    optimizer = torch.optim.AdamW([*vision.parameters(), *heads.parameters()], lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, steps), pct_start=rise)
     images = rows["image"]
     log, hits = [], {name: [] for name in classes}
     start = time.perf_counter()
