@@ -31,3 +31,38 @@ def test_torch_is_pinned_to_the_cpu_wheel_version():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert "torch==2.13.0" in project["dependencies"]
     assert "torch==2.13.0" in (ROOT / "Makefile").read_text()
+
+
+# Where the GPU environment (environment-gpu.yml) may differ from the CPU one, and why. Anything else
+# that both list must be pinned alike, so the two environments cannot drift apart unnoticed.
+GPU_ONLY = {
+    "vllm": "rollouts and `vllm serve` for the judge (needs a CUDA torch)",
+    "torchvision": "vLLM's dependency",
+    "torchaudio": "vLLM's dependency",
+    "deepspeed": "ZeRO-3 for the paper-scale SFT and GRPO",
+}
+CPU_ONLY = {
+    "pytest": "tests run on the CPU machines",
+    "ruff": "lint runs on the CPU machines",
+    "playwright": "the browser test runs on the CPU machines",
+    "huggingface-hub": "pulled in by transformers in the GPU environment, at the version vLLM accepts",
+    "nbformat": "pulled in by papermill",
+}
+DIFFERENT = {
+    "transformers": "vLLM 0.31.0 requires transformers >= 5.10.4, < 5.18",
+    "numpy": "numpy 2.4.6 makes pip's resolver fail with vLLM 0.31.0 (ResolutionImpossible); 2.3.5 resolves",
+}
+
+
+def _gpu_pins():
+    env = yaml.safe_load((ROOT / "environment-gpu.yml").read_text())
+    return _pins(next(d["pip"] for d in env["dependencies"] if isinstance(d, dict)))
+
+
+def test_the_gpu_environment_differs_from_the_cpu_one_only_where_listed():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    cpu = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    gpu = _gpu_pins()
+    assert set(gpu) - set(cpu) == set(GPU_ONLY)
+    assert set(cpu) - set(gpu) == set(CPU_ONLY)
+    assert {name for name in set(cpu) & set(gpu) if cpu[name] != gpu[name]} == set(DIFFERENT)

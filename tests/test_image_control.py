@@ -45,3 +45,15 @@ def test_a_generator_that_ignores_its_image_has_no_image_gain_and_one_that_reads
     assert len(gains) == len(items) and sum(gains) / len(gains) == pytest.approx(reader.summary["image_gain"])
     row = statistics.seed_table({("reads", 0): {"eval split": reader}})[0]
     assert row["image_gain_mean"] == pytest.approx(reader.summary["image_gain"]) and "[" in row["image_gain"]
+
+
+def test_the_named_type_rate_reads_the_plan_comment():
+    items = [{"type": "bar"}, {"type": "pie"}, {"type": "line"}, {"type": "bar"}]
+    generated = ["# chart type: bar\nimport matplotlib", "# chart type: bar\n", "", "import matplotlib\n"]
+    assert benchmark_named(items, generated) == 25.0
+
+
+def benchmark_named(items, generated):
+    from msrl.evaluation.checkpoints import named_type_rate
+
+    return named_type_rate(items, generated)

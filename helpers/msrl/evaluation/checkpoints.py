@@ -121,6 +121,21 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
     return ModelEvaluation(name, items, generated, results, evaluation)
 
 
+PLAN_PREFIX = "# chart type:"
+
+
+def named_type_rate(items: list[dict], generated: list[str]) -> float:
+    """Share (0..100) of programs whose first line, the corpus' plan comment ``# chart type: bar``,
+    names the item's chart type. It needs no execution, so it scores models that cannot yet write a
+    program that runs (the plateau's short runs). Meaningful for corpus items only: ChartMimic's
+    type names differ from ours."""
+    hits = 0
+    for item, code in zip(items, generated):
+        first = code.strip().splitlines()[0] if code.strip() else ""
+        hits += first.startswith(PLAN_PREFIX) and first[len(PLAN_PREFIX) :].strip() == item["type"]
+    return 100.0 * hits / max(1, len(items))
+
+
 def evaluate_model(
     name: str,
     model,

@@ -53,7 +53,7 @@ def run_study(
     preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict], progress=print
 ) -> list[dict]:
     """Every (size, seed, variant) run; returns the rows (one per run) including earlier ones."""
-    from msrl.evaluation.checkpoints import evaluate_model
+    from msrl.evaluation.checkpoints import evaluate_model, named_type_rate
     from msrl.training.model import load_model_and_processor
     from msrl.training.sft import content_token_weights, train_sft
 
@@ -118,6 +118,7 @@ def run_study(
                     "train_seconds": round(run["seconds"], 1),
                     "final_loss": losses[-1] if losses else None,
                     **scored.summary,
+                    "type_named": named_type_rate(eval_items, scored.generated),
                 }
                 with open(out_dir / RUNS_FILE, "a") as f:
                     f.write(json.dumps(row) + "\n")
@@ -160,7 +161,10 @@ def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0)
     return None
 
 
-def plot(rows: list[dict], metrics=("execution_rate", "low_level", "text", "layout", "type", "color", "final_loss")):
+def plot(
+    rows: list[dict],
+    metrics=("execution_rate", "low_level", "type_named", "layout", "type", "color", "final_loss"),
+):
     """One panel per metric; the final training loss is shown too, since at small sizes every score
     can be zero while the loss still moves with the data size."""
     import matplotlib.pyplot as plt

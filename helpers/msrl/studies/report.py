@@ -64,7 +64,7 @@ def _sft_line(sft: dict) -> str:
 
 def _plateau_table(curves: dict) -> str:
     """Mean ± std over seeds per (loss, size) for the headline metrics."""
-    metrics = [m for m in ("execution_rate", "low_level", "type", "color") if m in curves]
+    metrics = [m for m in ("execution_rate", "low_level", "type_named", "type", "color") if m in curves]
     rows = {}
     for metric in metrics:
         for variant, points in curves[metric].items():
