@@ -10,7 +10,7 @@ RUN_DIR ?= outputs/$(SCALE)
 ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: venv ocr browser run report test lab bench clean-outputs
+.PHONY: venv ocr browser run report test lab bench gpu-env-check clean-outputs
 
 # torch is installed first and pinned: `pip install torch==2.13.0` takes the CPU wheel from local
 # disk here, while an unpinned torch (or one pulled in by another package) is a multi-GB CUDA build.
@@ -62,6 +62,18 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+# pip's resolver on environment-gpu.yml's pip list, in a throwaway venv: installs nothing, downloads
+# package metadata only. Run on a machine that reaches PyPI.
+GPU_CHECK := /tmp/msrl-gpu-env-check
+gpu-env-check: $(STAMP)
+	rm -rf $(GPU_CHECK) && $(PYTHON) -m venv $(GPU_CHECK)
+	$(PY) -c "import yaml; env = yaml.safe_load(open('environment-gpu.yml')); \
+	  print('\n'.join(next(d['pip'] for d in env['dependencies'] if isinstance(d, dict))))" > $(GPU_CHECK)/requirements.txt
+	$(GPU_CHECK)/bin/pip install -q --dry-run --ignore-installed --report $(GPU_CHECK)/report.json \
+	  -r $(GPU_CHECK)/requirements.txt 2>&1 | grep -v "^WARNING: Location" ; \
+	test -s $(GPU_CHECK)/report.json && echo "GPU environment resolves: $$($(PY) -c "import json; \
+	  print(len(json.load(open('$(GPU_CHECK)/report.json'))['install']))") packages"
 
 clean-outputs:
 	rm -rf outputs/smoke outputs/small
