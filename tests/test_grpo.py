@@ -124,18 +124,20 @@ def test_the_ablation_plan_runs_hybrid_and_ramp_at_the_curriculums_compute(monke
             (folder.name, stage, weight_schedule)
         ),
     )
-    names = [a.name for a in ablations.plan(SMALL)]
+    # the small preset has no sweeps: give it one to check how sweep runs are built
+    preset = dataclasses.replace(SMALL, ablations=dataclasses.replace(SMALL.ablations, sweep=((1.0, 0.0, 0.0),)))
+    names = [a.name for a in ablations.plan(preset)]
     assert names[:4] == ["stage 1 only", "two-stage", "single-stage hybrid", "linear ramp"]
-    assert len(names) == 4 + len(SMALL.ablations.sweep)
-    by_name = {a.name: a for a in ablations.plan(SMALL)}
+    assert len(names) == 4 + len(preset.ablations.sweep)
+    by_name = {a.name: a for a in ablations.plan(preset)}
     for name in ("single-stage hybrid", "linear ramp", names[4]):
-        ablations.run(SMALL, by_name[name], None, "sft", tmp_path, None, None)
+        ablations.run(preset, by_name[name], None, "sft", tmp_path, None, None)
     (_, hybrid, no_ramp), (_, ramped, ramp), (_, sweep, _) = calls
-    s1, s2 = SMALL.rl_stage1, SMALL.rl_stage2
+    s1, s2 = preset.rl_stage1, preset.rl_stage2
     assert hybrid.max_steps == ramped.max_steps == s1.max_steps + s2.max_steps
     assert hybrid.n_prompts == s1.n_prompts + s2.n_prompts and hybrid.weights == (0.5, 0.5, 0.5)
     assert no_ramp is None and ramp(0.0) == s1.weights and ramp(0.5) == pytest.approx(s2.weights)
-    assert sweep.max_steps == SMALL.ablations.sweep_steps and sweep.weights == SMALL.ablations.sweep[0]
+    assert sweep.max_steps == preset.ablations.sweep_steps and sweep.weights == preset.ablations.sweep[0]
     assert dataclasses.replace(sweep, weights=s1.weights, max_steps=s1.max_steps) == s1
 
 

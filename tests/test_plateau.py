@@ -50,7 +50,9 @@ def test_completed_runs_resume_from_the_jsonl(tmp_path):
 def test_plot_draws_every_variant(metric):
     data = rows("uniform", {100: [1, 2], 200: [3, 4]}) + rows("token_weighted", {100: [2, 2], 200: [5, 5]})
     for row in data:
-        row.update({m: row["low_level"] for m in ("execution_rate", "text", "layout", "type", "color", "final_loss")})
+        row.update(
+            {m: row["low_level"] for m in ("execution_rate", "type_named", "layout", "type", "color", "final_loss")}
+        )
     fig = plateau.plot(data)
     assert len(fig.axes[0].containers) == 2  # one errorbar per variant
     assert fig.axes[6].get_title() == "final loss" and not fig.axes[7].get_visible()
