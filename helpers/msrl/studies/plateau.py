@@ -180,7 +180,7 @@ def plot(
             if flat is not None and variant == "uniform":
                 ax.axvline(flat, color="gray", linestyle=":", linewidth=1)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("SFT pairs (one epoch)")
+        ax.set_xlabel("SFT pairs (compute: see the stage metrics)")
         ax.set_title(metric.replace("_", " "))
         ax.grid(True, alpha=0.3)
     axes.flat[0].legend()

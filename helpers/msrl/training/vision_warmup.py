@@ -86,7 +86,7 @@ def warm_up_vision(
         loss.backward()
         optimizer.step()
         schedule.step()
-        log.append({"step": step + 1, "loss": float(loss)})
+        log.append({"step": step + 1, "loss": loss.item()})
         if progress and (step + 1) % 50 == 0:
             progress(f"vision warm-up step {step + 1}/{steps}: loss {float(loss):.3f}")
     model.train(was_training)
