@@ -50,10 +50,4 @@ def test_a_generator_that_ignores_its_image_has_no_image_gain_and_one_that_reads
 def test_the_named_type_rate_reads_the_plan_comment():
     items = [{"type": "bar"}, {"type": "pie"}, {"type": "line"}, {"type": "bar"}]
     generated = ["# chart type: bar\nimport matplotlib", "# chart type: bar\n", "", "import matplotlib\n"]
-    assert benchmark_named(items, generated) == 25.0
-
-
-def benchmark_named(items, generated):
-    from msrl.evaluation.checkpoints import named_type_rate
-
-    return named_type_rate(items, generated)
+    assert checkpoints.named_type_rate(items, generated) == 25.0

@@ -42,6 +42,7 @@ EXECUTED_DIR = "executed"
 FIGURES_DIR = "figures"
 CORPUS_DIR = "corpus"  # 01_data: the DatasetDict on disk
 TOKENIZER_DIR = "tokenizer"  # 01_data: the code tokenizer trained on the corpus
+INIT_DIR = "init"  # 02: the model SFT starts from (tiny: freshly built), and 07's "base (untrained)"
 CHECKPOINT_DIR = "checkpoint"  # 02/04/05: the final model, laid out like a hub checkpoint
 TRAINER_DIR = "trainer"  # 02/04/05: the trainer's resumable checkpoints and logs
 REPORT = "REPORT.md"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from msrl.data.specs import ChartSpec
 
+PLAN_PREFIX = "# chart type:"  # the plan comment's first words (``plan_comment``)
 PYPLOT_NAMES = {
     "set_title": "title",
     "set_xlabel": "xlabel",
@@ -131,7 +132,7 @@ def emit(spec: ChartSpec) -> str:
         imports.append("import numpy as np")
     if body.seaborn:
         imports.append("import seaborn as sns")
-    plan = f"# chart type: {spec.chart_type}\n" if style.get("plan_comment") else ""
+    plan = f"{PLAN_PREFIX} {spec.chart_type}\n" if style.get("plan_comment") else ""
     return plan + "\n".join(imports) + "\n\n" + "\n".join(body.lines) + "\n"
 
 

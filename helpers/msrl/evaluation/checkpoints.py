@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from msrl.data.emit import PLAN_PREFIX
 from msrl.execution.sandbox import RenderPool, RenderResult
 from msrl.paths import CHARTMIMIC_DIR
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
@@ -119,9 +120,6 @@ def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, 
             row["judge_backend"] = judged.backend + (" (fallback)" if judged.fallback else "")
         evaluation.summary["judge"] = sum(r["judge"] for r in evaluation.rows) / max(1, len(evaluation.rows))
     return ModelEvaluation(name, items, generated, results, evaluation)
-
-
-PLAN_PREFIX = "# chart type:"
 
 
 def named_type_rate(items: list[dict], generated: list[str]) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from msrl.evaluation.checkpoints import evaluate_checkpoint, evaluate_runs
-from msrl.paths import CHECKPOINT_DIR, read_metrics
+from msrl.paths import CHECKPOINT_DIR, INIT_DIR, read_metrics
 from msrl.studies import ablations as ablation_plan
 from msrl.training.grpo import seed_checkpoints
 
@@ -37,7 +37,7 @@ def collect(preset, sets: dict, pool, judge, out_dir: Path, stage_input) -> dict
     """{(model, seed): {set: ModelEvaluation}} for the final table."""
     out = {
         ("base (untrained)", preset.seed): evaluate_checkpoint(
-            "base", stage_input("02_sft", "init"), sets, pool, preset, out_dir, judge
+            "base", stage_input("02_sft", INIT_DIR), sets, pool, preset, out_dir, judge
         )
     }
     out[("SFT", preset.seed)] = evaluate_checkpoint(

@@ -27,10 +27,14 @@ from msrl.training.sft import prompt_messages
 @dataclass
 class GenerationStats:
     sequences: int = 0
-    stopped_looping: int = 0  # sequences ended by the repetition rule
     new_tokens: int = 0
     seconds: float = 0.0
-    per_sequence_stopped: list[bool] = field(default_factory=list)
+    per_sequence_stopped: list[bool] = field(default_factory=list)  # by the repetition rule, in input order
+
+    @property
+    def stopped_looping(self) -> int:
+        """Sequences ended by the repetition rule."""
+        return sum(self.per_sequence_stopped)
 
 
 MIN_LOOP = 96  # tokens a repetition must cover before it counts as a loop (rows are ~17 tokens)
@@ -87,6 +91,8 @@ def generate_code(
     order = sorted(range(len(images)), key=lambda i: (images[i].size, i))
     outputs: dict[int, str] = {}
     stats = stats if stats is not None else GenerationStats()
+    eos = model.generation_config.eos_token_id
+    ends = {processor.tokenizer.pad_token_id, *(eos if isinstance(eos, (list, tuple)) else [eos])}
     stopped: dict[int, bool] = {}
     start = time.perf_counter()
     try:
@@ -108,8 +114,6 @@ def generate_code(
                     stopping_criteria=criteria,
                 )
             new_tokens = generated[:, prompt_length:]
-            eos = model.generation_config.eos_token_id
-            ends = {processor.tokenizer.pad_token_id, *(eos if isinstance(eos, (list, tuple)) else [eos])}
             for index, text, row in zip(
                 chosen, processor.batch_decode(new_tokens, skip_special_tokens=True), new_tokens
             ):
@@ -122,7 +126,6 @@ def generate_code(
     finally:
         model.train(was_training)
     stats.sequences += len(images)
-    stats.stopped_looping += sum(stopped.values())
     stats.per_sequence_stopped += [stopped[i] for i in range(len(images))]
     stats.seconds += time.perf_counter() - start
     return [outputs[i] for i in range(len(images))]

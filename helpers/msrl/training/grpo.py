@@ -23,12 +23,11 @@ completion length are not given in the paper: see the presets for the values and
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR
+from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, RLStagePreset
 from msrl.training.curriculum import STAGE_KEYS, prompt_offset
 from msrl.training.model import cuda_available
@@ -178,7 +177,7 @@ def train_grpo(
 
     out_dir = Path(out_dir)
     if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
-        return json.loads((out_dir / DONE_FILE).read_text())
+        return read_json(out_dir / DONE_FILE)
     names = active_rewards(stage.weights, weight_schedule)
     weights = [stage.weights[REWARD_NAMES.index(n)] for n in names]
     context = rewards.context_from_preset(preset, rewards.CompletionRenderer(pool), judge)
@@ -219,7 +218,7 @@ def train_grpo(
     if trainer.accelerator.is_main_process:
         trainer.model.save_pretrained(str(out_dir / CHECKPOINT_DIR))
         processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
-        (out_dir / DONE_FILE).write_text(json.dumps(record))
+        write_json(out_dir / DONE_FILE, record)  # atomic: a kill never leaves half a record
     return record
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR
+from msrl.paths import CHECKPOINT_DIR, INIT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, SFTPreset
 from msrl.training.model import cuda_available
 from msrl.training.precision import choose_bf16, cpu_name
@@ -161,7 +161,7 @@ def start_checkpoint(sft_dir: str | Path) -> Path:
     """What stage 02's SFT started from: its warm-up model if it had one, else its initial model
     (the plateau study trains every run from it)."""
     warmed = Path(sft_dir) / WARMUP_DIR / CHECKPOINT_DIR
-    return warmed if (warmed / "config.json").exists() else Path(sft_dir) / "init"
+    return warmed if (warmed / "config.json").exists() else Path(sft_dir) / INIT_DIR
 
 
 def freeze_vision_tower(model) -> None:
@@ -177,7 +177,6 @@ def freeze_vision_tower(model) -> None:
 def warm_up(preset: Preset, base, train_split, out_dir: Path, sft: SFTPreset) -> tuple[Path, dict]:
     """The vision warm-up before SFT, saved as ``out_dir/checkpoint`` (done once; resumable as a
     whole). Returns (the checkpoint to start SFT from, the warm-up's record)."""
-    import json
 
     from msrl.training.model import load_model_and_processor
     from msrl.training.vision_warmup import warm_up_vision
@@ -198,8 +197,8 @@ def warm_up(preset: Preset, base, train_split, out_dir: Path, sft: SFTPreset) ->
         )
         model.save_pretrained(str(checkpoint))
         processor.save_pretrained(str(checkpoint))
-        done.write_text(json.dumps({k: v for k, v in record.items() if k != "log"}))
-    return checkpoint, json.loads(done.read_text())
+        write_json(done, {k: v for k, v in record.items() if k != "log"})
+    return checkpoint, read_json(done)
 
 
 def train_sft(
@@ -217,7 +216,6 @@ def train_sft(
     saved in ``out_dir/checkpoint``. A finished run (``sft_done.json``, e.g. from a multi-GPU
     ``accelerate launch -m msrl.training.sft``) is not trained again: its record is returned.
     """
-    import json
     import time
 
     from msrl.training.model import load_model_and_processor
@@ -225,7 +223,7 @@ def train_sft(
     sft = sft or preset.sft
     out_dir = Path(out_dir)
     if (out_dir / DONE_FILE).exists() and (out_dir / CHECKPOINT_DIR / "config.json").exists():
-        return json.loads((out_dir / DONE_FILE).read_text())
+        return read_json(out_dir / DONE_FILE)
     warmup = None
     if sft.vision_warmup_steps > 0:  # first teach the vision tower to see charts (msrl.training.vision_warmup)
         base, warmup = warm_up(preset, base, train_split, out_dir / WARMUP_DIR, sft)
@@ -268,7 +266,7 @@ def train_sft(
     if trainer.accelerator.is_main_process:
         final.save_pretrained(str(out_dir / CHECKPOINT_DIR))
         processor.save_pretrained(str(out_dir / CHECKPOINT_DIR))
-        (out_dir / DONE_FILE).write_text(json.dumps(record))
+        write_json(out_dir / DONE_FILE, record)  # atomic: a kill never leaves half a record
     return record
 
 
@@ -292,7 +290,7 @@ def main(argv=None) -> int:
     data = stage_dir(run_dir, "01")
     corpus = load_corpus(data / CORPUS_DIR / DATASET_DIR)
     out = stage_dir(run_dir, "02")
-    base = base_checkpoint(preset.model, data / TOKENIZER_DIR, out / "init", preset.seed)
+    base = base_checkpoint(preset.model, data / TOKENIZER_DIR, out / INIT_DIR, preset.seed)
     train_sft(preset, base, corpus["sft"], out)
     return 0
 
