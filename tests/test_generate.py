@@ -40,3 +40,21 @@ def test_generation_keeps_the_input_order_and_counts_what_it_stopped(tiny_checkp
     plain = generate.generate_code(model, processor, images, "Write code.", 30, batch_size=1, stop_repeats=0)
     for stopped, short, full in zip(stats.per_sequence_stopped, together, plain):
         assert full.startswith(short) and (stopped or short == full)
+
+
+def test_a_repetition_penalty_stays_deterministic_and_repeats_less(tiny_checkpoint, chart_png):
+    import io
+
+    from PIL import Image
+
+    from msrl.training.model import load_model_and_processor
+
+    model, processor = load_model_and_processor(tiny_checkpoint)
+    image = Image.open(io.BytesIO(chart_png)).convert("RGB")
+    tokens = lambda text: processor.tokenizer(text)["input_ids"]  # noqa: E731
+    plain = generate.generate_code(model, processor, [image], "Write code.", 40)[0]
+    penalised = [generate.generate_code(model, processor, [image], "Write code.", 40, repetition_penalty=3.0)[0]]
+    penalised.append(generate.generate_code(model, processor, [image], "Write code.", 40, repetition_penalty=3.0)[0])
+    assert penalised[0] == penalised[1]  # still greedy: the same program every time
+    share = lambda ids: len(set(ids)) / max(1, len(ids))  # noqa: E731 (distinct tokens per token)
+    assert share(tokens(penalised[0])) > share(tokens(plain))

@@ -146,6 +146,7 @@ def evaluate_model(
     progress=None,
     judge=None,
     stop_repeats: int = 0,
+    repetition_penalty: float = 1.0,
 ) -> ModelEvaluation:
     generated = generate_code(
         model,
@@ -156,6 +157,7 @@ def evaluate_model(
         batch_size=batch_size,
         progress=progress,
         stop_repeats=stop_repeats,
+        repetition_penalty=repetition_penalty,
     )
     return score(name, items, generated, pool, judge)
 
@@ -211,6 +213,7 @@ def evaluate_checkpoint(
             preset.eval.batch_size,
             judge=set_judge,
             stop_repeats=preset.eval.stop_repeats,
+            repetition_penalty=preset.eval.repetition_penalty,
         )
         save_evaluation(evaluation, path)
         return evaluation

@@ -108,6 +108,7 @@ def run_study(
                     preset.eval.max_new_tokens,
                     preset.eval.batch_size,
                     stop_repeats=preset.eval.stop_repeats,
+                    repetition_penalty=preset.eval.repetition_penalty,
                 )
                 losses = [h["loss"] for h in run["log_history"] if "loss" in h]
                 row = {

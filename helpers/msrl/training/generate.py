@@ -13,6 +13,13 @@ small SFT model it does: that model repeats a data row 8 to 20 times and then fi
 runs. Rules at 3 and at 8 repeats left 60 and 49 of its 64 programs unfinished (1.6 % and 10.9 %
 executed). The presets therefore leave it off (``eval.stop_repeats = 0``). ``GenerationStats``
 counts how often it fired.
+
+A repetition penalty (``repetition_penalty`` > 1, CTRL's rule as in transformers: the logit of every
+token already in the sequence is divided by it, or multiplied where negative) keeps decoding greedy
+and deterministic. Qwen2.5-VL-7B-Instruct ships with 1.05 in its generation config, which the paper
+preset uses. The small preset uses 1.2, chosen on 64 items of the ``rl`` split (not ``eval``); there
+it took the small SFT model from 14 % to 77 % executed programs (1.1: 66 %, 1.3: 77 %, 1.5: 31 %).
+It works because the failure is a data row repeated until the token cap.
 Departure: the paper served the 7B model with vLLM for inference; here the same function runs the
 model in-process (vLLM belongs to the GPU environment).
 """
@@ -76,6 +83,7 @@ def generate_code(
     stop_repeats: int = 0,
     max_period: int = 48,
     stats: GenerationStats | None = None,
+    repetition_penalty: float = 1.0,
 ) -> list[str]:
     import time
 
@@ -110,6 +118,7 @@ def generate_code(
                     **inputs,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
+                    repetition_penalty=repetition_penalty,
                     pad_token_id=processor.tokenizer.pad_token_id,
                     stopping_criteria=criteria,
                 )
