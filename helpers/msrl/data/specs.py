@@ -345,6 +345,20 @@ def _errorbar(table, rng, lim):
     column = rng.choice(table.numeric)
     if table.label is None:
         raise SpecError(f"{table.id}: errorbar needs groups")
+    measured = [c for c in table.numeric if table.error_column(c)]
+    if measured:  # the table states its uncertainties (``93.2 ± 0.3`` cells): draw those
+        column = rng.choice(measured)
+        rows = table.frame.head(rng.randint(3, 8))
+        return ChartSpec(
+            "errorbar",
+            "matplotlib",
+            table.title,
+            table.label,
+            column,
+            categories=[str(c)[:16] for c in rows[table.label]],
+            series={column: _rs(rows[column])},
+            errors={column: _rs(rows[table.error_column(column)])},
+        )
     stats = table.frame.groupby(table.label, sort=False)[column].agg(["mean", "std"]).dropna()
     stats = stats.head(rng.randint(3, 8))
     if len(stats) < 3:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from msrl.data.latex import TableParseError, parse_latex_tables
+from msrl.data.latex import ERROR_SUFFIX, TableParseError, parse_latex_tables
 
 SPLITS = ("sft", "rl", "eval")
 # Share of *tables* per split (not of charts): eval and rl get enough distinct tables for variety.
@@ -48,7 +48,13 @@ class Table:
 
     @property
     def numeric(self) -> list[str]:
-        return [c for c in self.frame.columns if c != self.label]
+        """The value columns (not the label, not the uncertainty columns of parsed ``±`` cells)."""
+        return [c for c in self.frame.columns if c != self.label and not c.endswith(ERROR_SUFFIX)]
+
+    def error_column(self, column: str) -> str | None:
+        """The column holding ``column``'s uncertainties (``12.3 ± 0.4`` cells), if the table has one."""
+        name = column + ERROR_SUFFIX
+        return name if name in self.frame.columns else None
 
     @property
     def split(self) -> str:
@@ -76,6 +82,14 @@ def _nice(name: str) -> str:
     return (name[:1].upper() + name[1:]) if name else name
 
 
+def _column_name(column, index: int) -> str:
+    """A readable column name; an uncertainty column keeps its suffix after the 40-character cut."""
+    text = str(column)
+    base = text[: -len(ERROR_SUFFIX)] if text.endswith(ERROR_SUFFIX) else text
+    name = _nice(base)[:40] or f"Column {index + 1}"
+    return name + ERROR_SUFFIX if text.endswith(ERROR_SUFFIX) else name
+
+
 def clean(frame: pd.DataFrame, table_id: str, title: str, source: str) -> Table:
     """Keep numeric columns (as float) and one label column; raise TableError if unusable."""
     if not isinstance(frame, pd.DataFrame) or frame.empty:
@@ -83,12 +97,12 @@ def clean(frame: pd.DataFrame, table_id: str, title: str, source: str) -> Table:
     frame = frame.copy()
     # R's row names and pandas' saved index are bookkeeping, not data
     frame = frame.loc[:, [str(c).lower() not in ("rownames", "unnamed: 0", "index") for c in frame.columns]]
-    frame.columns = [_nice(c)[:40] or f"Column {i + 1}" for i, c in enumerate(frame.columns)]
+    frame.columns = [_column_name(c, i) for i, c in enumerate(frame.columns)]
     frame = frame.loc[:, ~frame.columns.duplicated()]
     numeric, label = [], None
     for column in frame.columns:
         series = frame[column]
-        if pd.api.types.is_bool_dtype(series):
+        if pd.api.types.is_bool_dtype(series) or column.endswith(ERROR_SUFFIX):
             continue
         if pd.api.types.is_numeric_dtype(series):
             values = pd.to_numeric(series, errors="coerce")
@@ -98,11 +112,14 @@ def clean(frame: pd.DataFrame, table_id: str, title: str, source: str) -> Table:
             label = column
     if not numeric:
         raise TableError(f"{table_id}: no numeric column")
-    columns = ([label] if label else []) + numeric[:8]
-    frame = frame[columns].dropna().head(MAX_ROWS).reset_index(drop=True)
+    numeric = numeric[:8]
+    # An uncertainty column stays beside its values when it is complete (error bars need every one).
+    errors = [c + ERROR_SUFFIX for c in numeric if c + ERROR_SUFFIX in frame.columns]
+    errors = [c for c in errors if frame[c].notna().all()]
+    frame = frame[([label] if label else []) + numeric + errors].dropna().head(MAX_ROWS).reset_index(drop=True)
     if len(frame) < 3:
         raise TableError(f"{table_id}: fewer than 3 complete rows")
-    for column in numeric[:8]:
+    for column in numeric + errors:
         frame[column] = frame[column].astype(float)
     if label:
         frame[label] = frame[label].astype(str).str.slice(0, 24)
@@ -143,26 +160,89 @@ def vega_tables() -> Iterator[Table]:
             continue
 
 
-def read_user_table(path: str | Path) -> list[Table]:
-    """Tables from one user file (.csv/.tsv: one table; .tex: every tabular). Raises TableError."""
+def read_user_table(path: str | Path, warnings: list[str] | None = None) -> list[Table]:
+    """Tables from one user file (.csv/.tsv: one table; .tex: every tabular). Raises TableError with
+    one line that names the file and what is wrong; cells it could not read (LaTeX) go to ``warnings``."""
     path = Path(path)
     stem = _nice(path.stem)
     if path.suffix.lower() in (".csv", ".tsv"):
-        try:
-            frame = pd.read_csv(path, sep=None if path.suffix.lower() == ".csv" else "\t", engine="python")
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-            raise TableError(f"{path.name}: cannot read as a table ({type(err).__name__}: {err})") from None
+        frame = read_delimited(path)
         return [clean(frame, f"user/{path.name}", stem, "user")]
     if path.suffix.lower() == ".tex":
-        parsed = parse_latex_tables(path.read_text(errors="replace"))
+        parsed = parse_latex_tables(_decode(path))
         if not parsed.tables:
             raise TableError(f"{path.name}: {'; '.join(parsed.errors)}")
+        if warnings is not None:
+            warnings.extend(f"{path.name}: {message}" for message in parsed.errors)
         return [clean(frame, f"user/{path.name}#{i}", stem, "user") for i, frame in enumerate(parsed.tables, 1)]
     raise TableError(f"{path.name}: not a .csv, .tsv or .tex file")
 
 
+def _decode(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark) or UTF-16 with its mark."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise TableError(f"{path.name}: empty file")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise TableError(f"{path.name}: starts with a UTF-16 mark but is not UTF-16 text") from None
+    if b"\x00" in raw:
+        raise TableError(f"{path.name}: binary data, not a text table")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise TableError(
+            f"{path.name}: not UTF-8 text (byte {err.start}); save it as UTF-8 or UTF-16 with a byte-order mark"
+        ) from None
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})*,\d+\s*$")
+
+
+def read_delimited(path: str | Path) -> pd.DataFrame:
+    """A CSV/TSV file as a frame: the delimiter sniffed among , ; tab |, decimal commas read when
+    ``;`` separates the fields (the European convention: ``1.234,5``). Raises TableError."""
+    import csv
+    import io
+
+    path = Path(path)
+    text = _decode(path)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise TableError(f"{path.name}: a header but no data rows")
+    if path.suffix.lower() == ".tsv":
+        sep = "\t"
+    else:
+        try:
+            sep = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = ","  # one column, or nothing the sniffer agrees on: the CSV default
+    cells = [c for line in lines[1:50] for c in line.split(sep)]
+    decimal_comma = sep != "," and any(_DECIMAL_COMMA.match(c) for c in cells)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            decimal="," if decimal_comma else ".",
+            thousands="." if decimal_comma else None,
+            skip_blank_lines=True,
+        )
+    except pd.errors.ParserError as err:
+        raise TableError(f"{path.name}: rows of different lengths ({str(err).strip()})") from None
+    except (pd.errors.EmptyDataError, ValueError) as err:
+        raise TableError(f"{path.name}: cannot read as a table ({type(err).__name__}: {err})") from None
+    if len(frame) < 3:
+        raise TableError(f"{path.name}: {len(frame)} data row(s); a chart needs at least 3")
+    if sep == "," and any(_DECIMAL_COMMA.match(str(c)) for c in frame.select_dtypes(exclude="number").stack()):
+        raise TableError(f"{path.name}: decimal commas in a comma-separated file are ambiguous; use ';' or '.'")
+    return frame
+
+
 def user_tables(folder: str | Path, errors: list[str] | None = None) -> Iterator[Table]:
-    """Every usable table in ``folder``; a broken file adds a message to ``errors`` and is skipped."""
+    """Every usable table in ``folder``; a broken file adds one line to ``errors`` and is skipped,
+    and the rest of the folder still builds."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"user table folder {folder} does not exist")
@@ -170,10 +250,13 @@ def user_tables(folder: str | Path, errors: list[str] | None = None) -> Iterator
         if path.suffix.lower() not in (".csv", ".tsv", ".tex"):
             continue
         try:
-            yield from read_user_table(path)
+            yield from read_user_table(path, errors)
         except (TableError, TableParseError) as err:
             if errors is not None:
                 errors.append(str(err))
+        except (OSError, ValueError) as err:  # unreadable file, or a reader's own error: one line, go on
+            if errors is not None:
+                errors.append(f"{path.name}: {type(err).__name__}: {err}")
 
 
 # ----------------------------------------------------------------------------------------------
