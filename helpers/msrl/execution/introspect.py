@@ -109,6 +109,12 @@ def _colors_of(name: str, result, kwargs) -> list[str]:
     return colors
 
 
+# Colours are keyed by the drawing function as ChartMimic's colour logger sees it: matplotlib's barh
+# draws through Axes.bar, and ChartMimic records those bars under "bar" (a barh chart against a bar
+# reference scored 0.00 here and 0.20 there, issue 14). Chart type stays keyed by the call made.
+COLOUR_KEYS = {"barh": "bar"}
+
+
 def _wrap(owner, method: str, name: str | None = None):
     original = getattr(owner, method)
 
@@ -126,7 +132,8 @@ def _wrap(owner, method: str, name: str | None = None):
             key = "plot_polar"
         _state["calls"][key] += 1
         try:
-            _state["colors"].update(f"{key}--{c}" for c in _colors_of(key, result, kwargs))
+            colour_key = COLOUR_KEYS.get(key, key)
+            _state["colors"].update(f"{colour_key}--{c}" for c in _colors_of(key, result, kwargs))
         except Exception:  # a colour we cannot read must not fail the run
             pass
         return result

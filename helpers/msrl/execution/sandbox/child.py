@@ -15,7 +15,7 @@ import struct
 import sys
 import traceback
 
-from msrl.execution import introspect
+from msrl.execution import compat, introspect
 from msrl.execution.sandbox import jail
 
 MAGIC = b"MSRL"
@@ -75,6 +75,7 @@ def run(code: str, job_dir: str, result_fd: int, options: dict, base_address_spa
             cpu_seconds=int(options["timeout_s"]) + 1,
             file_bytes=int(options["file_mb"]) * 2**20,
         )
+        compat.install()  # the benchmark's era of matplotlib/pandas APIs (compat.py), counted by introspection
         introspect.install()
         jail.install_audit_hook(job_dir)
         filename = "<chart program>"

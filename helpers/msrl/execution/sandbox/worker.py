@@ -27,6 +27,7 @@ PREIMPORTS = (
     "seaborn",
     "scipy.stats",
     "mpl_toolkits.mplot3d",
+    "matplotlib_venn",
     "matplotlib.patches",
     "matplotlib.colors",
     "matplotlib.cm",
