@@ -45,6 +45,9 @@ CPU_ONLY = {
     "pytest": "tests run on the CPU machines",
     "ruff": "lint runs on the CPU machines",
     "playwright": "the browser test runs on the CPU machines",
+    "fastapi": "`transformers serve` in the judge-server test (CPU machines; the GPU judge is `vllm serve`)",
+    "uvicorn": "`transformers serve` in the judge-server test",
+    "openai": "`transformers serve` in the judge-server test",
     "huggingface-hub": "pulled in by transformers in the GPU environment, at the version vLLM accepts",
     "nbformat": "pulled in by papermill",
 }

@@ -37,6 +37,8 @@ STAGES = (
 )
 
 MANIFEST = "manifest.json"
+RUNNER_LOCK = ".runner.lock"  # held (flock) by the one runner writing a run folder
+RUNNER_PID_ENV = "MSRL_RUNNER_PID"  # set for the kernels a runner starts: they exit when it dies
 METRICS = "metrics.json"
 EXECUTED_DIR = "executed"
 FIGURES_DIR = "figures"

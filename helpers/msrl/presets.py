@@ -436,5 +436,18 @@ def with_overrides(preset, overrides: dict):
     return preset
 
 
+def parse_override(text: str) -> tuple[str, object]:
+    """``"sft.lr=3e-4"`` -> ("sft.lr", 3e-4): a command line's ``--set``, values read as YAML scalars
+    (3e-4 -> float, true -> bool, [1, 2] -> list)."""
+    import argparse
+
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
+
+
 def to_dict(preset) -> dict:
     return dataclasses.asdict(preset)

@@ -5,20 +5,30 @@ set (SCALE, SEED, RUN_DIR, INTERACTIVE=False, OVERRIDES). A stage counts as done
 manifest says so and it wrote ``RUN_DIR/NN_name/metrics.json``; done stages are skipped unless
 ``--force``, so an interrupted run resumes where it stopped. A failing stage stops the series
 (later stages read its outputs) and is reported with the notebook cell that failed.
+
+Kills: one runner writes a run folder at a time (an ``flock`` on ``RUN_DIR/.runner.lock``, released
+by the kernel when the runner dies, however it dies); a second one refuses with the holder's pid.
+The kernels a runner starts watch it (``msrl.stage``) and exit when it is gone, so a killed runner
+leaves no notebook writing behind it. Every stage writes its records atomically and resumes from
+what is complete on disk (corpus shards, trainer checkpoints with their ``trainer_state.json``,
+evaluation files, plateau rows), which tests/test_kill_resume.py checks by SIGKILLing the series.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import importlib.metadata
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from msrl import paths
-from msrl.presets import DEFAULT_SCALE, PRESETS
+from msrl.presets import DEFAULT_SCALE, PRESETS, parse_override
 from msrl.training.precision import choose_bf16, cpu_name
 
 VERSIONED_PACKAGES = (
@@ -122,6 +132,32 @@ def finished_stages(run_dir: Path, scale: str, notebook_dir: Path | None = None)
     return [nb.stem for nb in notebooks if is_done(Path(run_dir), manifest, nb.stem)]
 
 
+class RunLocked(SystemExit):
+    """Another runner is writing this run folder."""
+
+
+@contextlib.contextmanager
+def runner_lock(run_dir: Path):
+    """Hold ``run_dir``'s runner lock for the block; raise RunLocked naming the holder if taken.
+    The lock file's descriptor is not inherited by kernels, so it dies with this process."""
+    path = run_dir / paths.RUNNER_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            raise RunLocked(
+                f"{run_dir} is being written by another runner ({holder}); wait for it to finish, "
+                f"or stop it, or use another --run-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, started {_now()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def execute_stage(notebook: Path, run_dir: Path, parameters: dict, progress: bool) -> float:
     """Execute one notebook with papermill; raise StageFailed naming the failing cell."""
     import papermill
@@ -169,12 +205,30 @@ def run_series(
     notebooks = select(discover(Path(notebook_dir or paths.NOTEBOOK_DIR)), only)
     progress = sys.stdout.isatty() if progress is None else progress
     echo = echo or (lambda message: print(message, flush=True))
+    with runner_lock(run_dir):
+        return _run_locked(scale, seed, run_dir, notebooks, force, overrides, progress, echo)
+
+
+def _run_locked(scale, seed, run_dir: Path, notebooks, force, overrides, progress, echo) -> dict:
     manifest = load_manifest(run_dir, scale, seed)
     manifest_path = run_dir / paths.MANIFEST
     paths.write_json(manifest_path, manifest)
+    previous = os.environ.get(paths.RUNNER_PID_ENV)
+    os.environ[paths.RUNNER_PID_ENV] = str(os.getpid())  # kernels inherit it and watch this process
+    try:
+        return _run_stages(scale, run_dir, notebooks, force, overrides, progress, echo, manifest)
+    finally:
+        if previous is None:
+            os.environ.pop(paths.RUNNER_PID_ENV, None)
+        else:
+            os.environ[paths.RUNNER_PID_ENV] = previous
+
+
+def _run_stages(scale, run_dir: Path, notebooks, force, overrides, progress, echo, manifest) -> dict:
+    manifest_path = run_dir / paths.MANIFEST
     parameters = {
         "SCALE": scale,
-        "SEED": seed,
+        "SEED": manifest["seed"],
         "RUN_DIR": str(run_dir),
         "INTERACTIVE": False,
         "OVERRIDES": dict(overrides or {}),
@@ -211,15 +265,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _parse_override(text: str):
-    import yaml  # YAML scalars: 3e-4 -> float, true -> bool, [1, 2] -> list
-
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
-    return key.strip(), yaml.safe_load(value)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m msrl.run", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default=DEFAULT_SCALE, choices=sorted(PRESETS))
@@ -231,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         dest="overrides",
         action="append",
-        type=_parse_override,
+        type=parse_override,
         default=[],
         metavar="KEY=VALUE",
         help="override a preset value, e.g. sft.lr=3e-4",

@@ -3,11 +3,18 @@
 ``stage = msrl.stage.open_stage("02_sft", SCALE, SEED, RUN_DIR, INTERACTIVE, OVERRIDES)`` gives the
 preset, the stage's output folder, paths to earlier stages' outputs and a ``save_metrics``. This
 keeps notebooks to parameters, calls and displays.
+
+Under the runner (``msrl.run``), the kernel also watches the runner that started it and exits when
+it is gone: a runner killed mid-stage must not leave its notebook writing into a folder that the
+next runner resumes. In JupyterLab nothing is watched.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +75,22 @@ class Stage:
         return paths.write_json(self.dir / paths.METRICS, record)
 
 
+def watch_runner(interval_s: float = 0.5) -> bool:
+    """Exit this process when the runner named by ``MSRL_RUNNER_PID`` dies (its kernels are its
+    children, so their parent changes). Returns whether a watch was started."""
+    runner = os.environ.get(paths.RUNNER_PID_ENV)
+    if not runner or os.getppid() != int(runner):
+        return False  # not a kernel of a runner (JupyterLab, a test calling open_stage directly)
+
+    def watch():
+        while os.getppid() == int(runner):
+            time.sleep(interval_s)
+        os._exit(70)  # the runner is gone: stop now, write nothing more
+
+    threading.Thread(target=watch, name="msrl-runner-watch", daemon=True).start()
+    return True
+
+
 def open_stage(
     name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False, overrides: dict | None = None
 ) -> Stage:
@@ -79,4 +102,5 @@ def open_stage(
     )
     stage.dir.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
+    watch_runner()
     return stage

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from msrl.data.emit import PLAN_PREFIX
 from msrl.execution.sandbox import RenderPool, RenderResult
-from msrl.paths import CHARTMIMIC_DIR
+from msrl.paths import CHARTMIMIC_DIR, write_json
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
 from msrl.training.generate import generate_code
 from msrl.training.grpo import run_name, seed_checkpoints
@@ -233,22 +233,22 @@ def evaluate_checkpoint(
 
 
 def save_evaluation(evaluation: ModelEvaluation, path) -> None:
-    Path(path).write_text(
-        json.dumps(
-            {
-                "name": evaluation.name,
-                "ids": [i["id"] for i in evaluation.items],
-                "generated": evaluation.generated,
-                "summary": evaluation.summary,
-            }
-        )
-    )
+    record = {
+        "name": evaluation.name,
+        "ids": [i["id"] for i in evaluation.items],
+        "generated": evaluation.generated,
+        "summary": evaluation.summary,
+    }
+    write_json(path, record)  # atomic: a kill mid-write leaves the old file or none
 
 
 def load_evaluation(path, items: list[dict], pool: RenderPool, judge=None) -> ModelEvaluation | None:
     """Re-score saved generations (re-rendered in the sandbox) for ``items``; None when some of the
     items were not generated then (the set grew), so that the caller generates again."""
-    saved = json.loads(Path(path).read_text())
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # unreadable (written before writes were atomic): generate again
     generated = dict(zip(saved["ids"], saved["generated"]))
     if any(item["id"] not in generated for item in items):
         return None

@@ -43,10 +43,22 @@ def compute_protocol(plateau) -> str:
 
 
 def completed_runs(out_dir: Path) -> list[dict]:
+    """The rows written so far. A kill during an append leaves a torn last line: it is dropped (and
+    the file rewritten without it), so that run is trained again."""
     path = out_dir / RUNS_FILE
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows, torn = [], False
+    for line in filter(str.strip, path.read_text().splitlines()):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            torn = True
+    if torn:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        tmp.replace(path)
+    return rows
 
 
 def run_study(

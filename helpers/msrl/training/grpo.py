@@ -30,6 +30,7 @@ from pathlib import Path
 from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, RLStagePreset
 from msrl.training.curriculum import STAGE_KEYS, prompt_offset
+from msrl.training.distributed import use_cpu
 from msrl.training.model import cuda_available
 from msrl.training.precision import choose_bf16
 from msrl.training.sft import last_checkpoint, prompt_messages
@@ -81,6 +82,7 @@ def grpo_config(stage: RLStagePreset, out_dir: Path, seed: int, weights: list[fl
         save_total_limit=stage.save_total_limit,
         report_to=["tensorboard"],
         bf16=bf16,
+        use_cpu=use_cpu(),  # several processes on CPU need it (distributed.py)
         seed=seed,
         data_seed=seed,
         remove_unused_columns=False,  # the rewards read the `image` and `record` columns
@@ -300,15 +302,18 @@ def main(argv=None) -> int:
     from msrl.data.corpus import DATASET_DIR, load_corpus
     from msrl.execution.sandbox import RenderPool
     from msrl.paths import CORPUS_DIR, OUTPUTS_DIR, stage_dir
-    from msrl.presets import get_preset
+    from msrl.presets import get_preset, parse_override
     from msrl.scoring.judges import make_judge
 
     parser = argparse.ArgumentParser(prog="python -m msrl.training.grpo", description=main.__doc__.splitlines()[0])
     parser.add_argument("--scale", default="paper")
     parser.add_argument("--stage", choices=("1", "2"), required=True)
     parser.add_argument("--run-dir", type=Path)
+    parser.add_argument(
+        "--set", dest="overrides", action="append", type=parse_override, default=[], metavar="KEY=VALUE"
+    )
     args = parser.parse_args(argv)
-    preset = get_preset(args.scale)
+    preset = get_preset(args.scale, dict(args.overrides))
     run_dir = args.run_dir or OUTPUTS_DIR / args.scale
     corpus = load_corpus(stage_dir(run_dir, "01") / CORPUS_DIR / DATASET_DIR)
     if args.stage == "1":

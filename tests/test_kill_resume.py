@@ -1,0 +1,139 @@
+"""Runs survive a kill: the smoke series SIGKILLed at several points, resumed, compared with an
+uninterrupted run (the session's ``smoke_run``); one runner per run folder."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from msrl import paths
+
+pytestmark = pytest.mark.slow
+
+
+def _runner(run_dir: Path, log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "msrl.run", "--scale", "smoke", "--run-dir", str(run_dir)]
+    with open(log, "ab") as out:  # its own process group: "the whole group" is the runner and its kernel
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _children() -> dict[int, int]:
+    """pid -> parent pid of every process (from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":  # zombies are gone, only not yet reaped
+                parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _descendants(pid: int) -> set[int]:
+    parents, found, frontier = _children(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _wait(condition, timeout: float, what: str, runner: subprocess.Popen | None = None) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        if runner is not None and runner.poll() is not None:
+            raise AssertionError(f"the runner ended (rc {runner.returncode}) before {what}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kill_when(run_dir: Path, log: Path, ready, what: str, group: bool) -> None:
+    """Start a runner, SIGKILL it (or its whole process group) once ``ready()``, and check that
+    nothing it started is left running."""
+    runner = _runner(run_dir, log)
+    _wait(ready, 240, what, runner)
+    tree = _descendants(runner.pid)
+    assert tree, "the runner has started its kernel"
+    if group:
+        os.killpg(runner.pid, signal.SIGKILL)
+    else:
+        runner.kill()
+    runner.wait(timeout=10)
+    alive = lambda: {pid for pid in tree if pid in _children()}  # noqa: E731
+    _wait(lambda: not alive(), 30, f"the processes of the killed runner to exit ({what})")
+
+
+def _running(run_dir: Path, stage: str) -> bool:
+    try:
+        return paths.read_json(run_dir / paths.MANIFEST)["stages"].get(stage, {}).get("status") == "running"
+    except (OSError, ValueError):
+        return False
+
+
+def test_the_series_resumes_after_kills_and_matches_an_uninterrupted_run(smoke_run, tmp_path):
+    reference_dir, _ = smoke_run
+    run_dir, log = tmp_path / "run", tmp_path / "runner.log"
+    run_dir.mkdir()
+    shards = run_dir / "01_data" / "corpus" / "shards"
+    checkpoints = lambda stage: list((run_dir / stage).glob("**/checkpoint-*/trainer_state.json"))  # noqa: E731
+
+    # 1. the runner alone, mid corpus build (its kernel is orphaned and must stop by itself)
+    _kill_when(run_dir, log, lambda: len(list(shards.glob("*.parquet"))) >= 1, "a first corpus shard", group=False)
+    # 2. the whole process group, mid SFT, after its first checkpoint
+    _kill_when(run_dir, log, lambda: checkpoints("02_sft"), "a first SFT checkpoint", group=True)
+    # 3. the runner alone, mid GRPO stage 1, after its first checkpoint
+    _kill_when(run_dir, log, lambda: checkpoints("04_rl_stage1"), "a first GRPO checkpoint", group=False)
+
+    runner = _runner(run_dir, log)
+    assert runner.wait(timeout=900) == 0, log.read_text()[-3000:]
+    manifest = paths.read_json(run_dir / paths.MANIFEST)
+    assert {stage: record["status"] for stage, record in manifest["stages"].items()} == dict.fromkeys(
+        manifest["stages"], "ok"
+    )
+    assert len(manifest["stages"]) == 7
+
+    # the same corpus: every split with the same rows, no duplicates, nothing missing
+    from datasets import load_from_disk
+
+    ours, theirs = (load_from_disk(str(d / "01_data" / "corpus" / "dataset")) for d in (run_dir, reference_dir))
+    for split in theirs:
+        assert ours[split]["code"] == theirs[split]["code"], split
+        assert len(set(ours[split]["code"])) == len(ours[split]["code"])
+    # the same metrics where seeds make them deterministic (the corpus build's, timings aside)
+    timing = {"seconds", "charts_per_s", "finished", "started", "resumed_shards", "render_seconds"}
+    strip = lambda m: {k: v for k, v in m.items() if k not in timing}  # noqa: E731
+    ours_01, theirs_01 = (paths.read_json(d / "01_data" / paths.METRICS) for d in (run_dir, reference_dir))
+    assert strip(ours_01) == strip(theirs_01)
+    # the resumed trainers started from a complete checkpoint (one with its trainer_state.json)
+    sft = paths.read_json(run_dir / "02_sft" / "sft_done.json")
+    assert sft["resumed_from"] and (Path(sft["resumed_from"]) / "trainer_state.json").exists()
+    for stage in ("02_sft", "03_plateau", "04_rl_stage1", "05_rl_stage2", "06_ablations", "07_eval"):
+        ours_m, theirs_m = (paths.read_json(d / stage / paths.METRICS) for d in (run_dir, reference_dir))
+        assert set(ours_m) == set(theirs_m), stage
+
+
+def test_a_second_runner_on_the_same_folder_refuses(tmp_path):
+    from msrl.run import RunLocked, runner_lock
+
+    with runner_lock(tmp_path):
+        second = subprocess.run(
+            [sys.executable, "-m", "msrl.run", "--scale", "smoke", "--run-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert f"is being written by another runner (pid {os.getpid()}" in second.stderr
+        with pytest.raises(RunLocked, match="another runner"):
+            with runner_lock(tmp_path):
+                pass
+    with runner_lock(tmp_path):  # released when its holder finishes
+        pass
+    assert not (tmp_path / paths.MANIFEST).exists()  # the refused runner wrote nothing
