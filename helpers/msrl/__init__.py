@@ -13,6 +13,7 @@ presets for every scale                     ``msrl.presets``
 run folders and hand-off files              ``msrl.paths``
 sandboxed execution of model code           ``msrl.execution.sandbox``
 what a program drew (chart introspection)   ``msrl.execution.introspect``
+the benchmark's APIs (matplotlib 3.8 era)   ``msrl.execution.compat``
 code extraction and normalization           ``msrl.execution.codeblock``, ``.normalize``
 real and synthetic tables, LaTeX tables     ``msrl.data.tables``, ``msrl.data.latex``
 chart specs and code emitters               ``msrl.data.specs``, ``msrl.data.emit``
@@ -26,6 +27,7 @@ vision warm-up (ours, not the paper's)      ``msrl.training.vision_warmup``
 SFT                                         ``msrl.training.sft``
 GRPO and the two-stage curriculum           ``msrl.training.grpo``, ``msrl.training.curriculum``
 generation, training precision              ``msrl.training.generate``, ``.precision``
+several processes; serving a checkpoint     ``msrl.training.distributed``, ``.serve``
 evaluating models (+ image control)         ``msrl.evaluation.checkpoints``
 seed tables, paired differences             ``msrl.evaluation.statistics``
 SFT plateau, ablations, final table, report ``msrl.studies.plateau``, ``.ablations``, ``.final``, ``.report``

@@ -5,9 +5,10 @@ calls they make were removed since, so in this project's environment (matplotlib
 numpy 2) 5 of the 300 public references failed for reasons that lie in the environment, not in the
 program; a model that writes the same idioms would fail the same way. Two ways out were possible: a
 second evaluation environment pinned to the benchmark's versions, or this layer. We chose the layer:
-one environment serves training rollouts, rewards and evaluation alike (a pinned matplotlib 3.8 does
-not install beside numpy 2.4 and pandas 3 in one venv), and each shim is a one-line mapping to
-today's spelling of the same call, so a program draws what it drew then.
+one environment then serves training rollouts, rewards and evaluation alike (a second, pinned one
+would score completions under other library versions than those the rewards used in training), and
+each shim is a one-line mapping to today's spelling of the same call, so a program draws what it
+drew then.
 
 Installed in every sandbox child (before introspection, which then counts the restored calls once):
 

@@ -1,0 +1,88 @@
+"""Evaluation generation speed: programs/s of the same eval items, three ways, side by side.
+
+    python bench/bench_generation.py [--run-dir outputs/small] [--n 32]
+
+On the run's SFT model (02) and its first ``n`` eval-split items, with the small preset's cap on new
+tokens and batch size:
+
+- in input order: batches as the items come (what generate_code did before it sorted);
+- sorted: batches of same-size images (same prompt length, less padding): today's generate_code;
+- sorted + the preset's repetition penalty: what the evaluation runs now.
+
+Prints programs/s, new tokens/s, how many programs hit the token cap, and the ratios; gives the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, default=Path("outputs/small"))
+    parser.add_argument("--n", type=int, default=32)
+    args = parser.parse_args()
+
+    from msrl.data.corpus import DATASET_DIR, load_corpus
+    from msrl.evaluation.checkpoints import eval_split_items
+    from msrl.paths import CHECKPOINT_DIR, CORPUS_DIR, stage_dir
+    from msrl.presets import get_preset
+    from msrl.training import generate
+    from msrl.training.model import load_model_and_processor
+    from msrl.training.precision import cpu_name
+
+    preset = get_preset("small")
+    checkpoint = stage_dir(args.run_dir, "02") / CHECKPOINT_DIR
+    if not (checkpoint / "config.json").exists():
+        raise SystemExit(f"no SFT model in {checkpoint}: run the series first (make run)")
+    corpus = load_corpus(stage_dir(args.run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    items = eval_split_items(corpus["eval"], args.n)
+    images = [item["image"] for item in items]
+    model, processor = load_model_and_processor(checkpoint, preset.model)
+    cap, batch = preset.eval.max_new_tokens, preset.eval.batch_size
+
+    def in_input_order(**options):
+        out = []
+        for first in range(0, len(images), batch):  # one call per batch: generate_code keeps its order
+            out += generate.generate_code(
+                model, processor, images[first : first + batch], preset.instruction, cap, batch, **options
+            )
+        return out
+
+    ways = {
+        "in input order": lambda stats: in_input_order(stats=stats),
+        "sorted": lambda stats: generate.generate_code(
+            model, processor, images, preset.instruction, cap, batch, stats=stats
+        ),
+        f"sorted + repetition penalty {preset.eval.repetition_penalty}": lambda stats: generate.generate_code(
+            model,
+            processor,
+            images,
+            preset.instruction,
+            cap,
+            batch,
+            stats=stats,
+            repetition_penalty=preset.eval.repetition_penalty,
+        ),
+    }
+    tokenizer = processor.tokenizer
+    print(f"CPU: {cpu_name()}; {len(images)} eval items, batch {batch}, cap {cap} new tokens")
+    print("| way | programs/s | new tokens/s | at the cap | vs in input order |")
+    print("|---|---|---|---|---|")
+    base = None
+    for name, run in ways.items():
+        stats = generate.GenerationStats()
+        start = time.perf_counter()
+        programs = run(stats)
+        seconds = time.perf_counter() - start
+        capped = sum(len(tokenizer(p)["input_ids"]) >= cap - 2 for p in programs)
+        rate = len(programs) / seconds
+        base = base or rate
+        tokens = stats.new_tokens / seconds
+        print(f"| {name} | {rate:.2f} | {tokens:.0f} | {capped}/{len(programs)} | {rate / base:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
