@@ -58,3 +58,14 @@ def test_the_small_plateau_grid_is_geometric_with_two_seeds_and_a_stated_protoco
     assert plateau.compute_protocol(SMALL.plateau).startswith("fixed per run")
     per_sample = dataclasses.replace(SMALL.plateau, fixed_steps=0, steps_per_sample=0.125)
     assert [plateau.run_steps(per_sample, s) for s in (100, 400)] == [13, 50]
+
+
+def test_command_line_overrides_read_numbers_in_every_spelling():
+    from msrl.presets import parse_override
+
+    assert parse_override("sft.lr=3e-4") == ("sft.lr", 3e-4)  # YAML alone reads this as a string
+    assert parse_override("sft.lr=3.0e-4") == ("sft.lr", 3e-4)
+    assert parse_override("sft.max_steps=40") == ("sft.max_steps", 40)
+    assert parse_override("sft.bf16=auto") == ("sft.bf16", "auto")
+    assert parse_override("eval.control_sets=[a, b]") == ("eval.control_sets", ["a", "b"])
+    assert parse_override("judge.url=http://x:8000/v1") == ("judge.url", "http://x:8000/v1")

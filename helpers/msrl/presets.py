@@ -117,6 +117,7 @@ class RLStagePreset:
     beta: float = 0.0  # KL coefficient
     loss_type: str = "dapo"  # TRL loss: token-level normalisation, no length bias
     temperature: float = 1.0  # sampling temperature for rollouts
+    repetition_penalty: float = 1.0  # rollouts' repetition penalty (1.0: none; see EvalPreset)
     max_completion_length: int = 512
     use_vllm: bool = False
     save_steps: int = 25
@@ -446,7 +447,13 @@ def parse_override(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
-    return key.strip(), yaml.safe_load(value)
+    parsed = yaml.safe_load(value)
+    if isinstance(parsed, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
+        try:
+            parsed = float(parsed)
+        except ValueError:
+            pass
+    return key.strip(), parsed
 
 
 def to_dict(preset) -> dict:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,19 +73,15 @@ class Stage:
         return paths.write_json(self.dir / paths.METRICS, record)
 
 
-def watch_runner(interval_s: float = 0.5) -> bool:
-    """Exit this process when the runner named by ``MSRL_RUNNER_PID`` dies (its kernels are its
+def watch_runner() -> bool:
+    """Exit this kernel when the runner named by ``MSRL_RUNNER_PID`` dies (its kernels are its
     children, so their parent changes). Returns whether a watch was started."""
+    from msrl.training.distributed import exit_with_parent
+
     runner = os.environ.get(paths.RUNNER_PID_ENV)
     if not runner or os.getppid() != int(runner):
         return False  # not a kernel of a runner (JupyterLab, a test calling open_stage directly)
-
-    def watch():
-        while os.getppid() == int(runner):
-            time.sleep(interval_s)
-        os._exit(70)  # the runner is gone: stop now, write nothing more
-
-    threading.Thread(target=watch, name="msrl-runner-watch", daemon=True).start()
+    exit_with_parent(int(runner))
     return True
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, RLStagePreset
 from msrl.training.curriculum import STAGE_KEYS, prompt_offset
-from msrl.training.distributed import use_cpu
+from msrl.training.distributed import ResumesWithFromPretrained, exit_with_launcher, model_source, use_cpu
 from msrl.training.model import cuda_available
 from msrl.training.precision import choose_bf16
 from msrl.training.sft import last_checkpoint, prompt_messages
@@ -69,6 +69,7 @@ def grpo_config(stage: RLStagePreset, out_dir: Path, seed: int, weights: list[fl
         num_generations=stage.num_generations,
         max_completion_length=stage.max_completion_length,
         temperature=stage.temperature,
+        repetition_penalty=stage.repetition_penalty,
         beta=stage.beta,
         loss_type=stage.loss_type,
         reward_weights=weights,
@@ -156,6 +157,15 @@ def _schedule_callback(trainer_ref: dict, schedule: Callable, names: list[str]):
     return _Schedule()
 
 
+def _trainer_class():
+    from trl import GRPOTrainer
+
+    class ResumableGRPOTrainer(ResumesWithFromPretrained, GRPOTrainer):
+        """TRL's GRPO trainer whose resume keeps the weights it was given (distributed.py)."""
+
+    return ResumableGRPOTrainer
+
+
 def train_grpo(
     preset: Preset,
     stage: RLStagePreset,
@@ -172,8 +182,6 @@ def train_grpo(
     Returns {"log_history", "global_step", "resumed_from", "seconds", "reward_time_share",
     "rewards"}; the model is saved in ``out_dir/checkpoint`` for the next stage.
     """
-    from trl import GRPOTrainer
-
     from msrl.scoring import rewards
     from msrl.training.model import load_model_and_processor
 
@@ -186,8 +194,10 @@ def train_grpo(
     clock = RewardClock()
     reward_funcs = [clock.wrap(f) for f in rewards.reward_funcs(names, context)]
 
-    model, processor = load_model_and_processor(base, preset.model, for_training=True)
     trainer_dir = out_dir / TRAINER_DIR
+    exit_with_launcher()
+    resume = last_checkpoint(trainer_dir)
+    model, processor = load_model_and_processor(model_source(base, resume), preset.model, for_training=True)
     # bf16 only on GPU; on CPU GRPO stays fp32 (we measured bf16 autocast for SFT steps only).
     config = grpo_config(
         stage, trainer_dir, preset.seed, weights, bf16=cuda_available() and choose_bf16(preset.sft.bf16)["bf16"]
@@ -196,7 +206,7 @@ def train_grpo(
     all_callbacks = [clock.callback(), *(callbacks or [])]
     if weight_schedule is not None:
         all_callbacks.append(_schedule_callback(trainer_ref, weight_schedule, names))
-    trainer = GRPOTrainer(
+    trainer = _trainer_class()(
         model=model,
         reward_funcs=reward_funcs,
         args=config,
@@ -205,7 +215,6 @@ def train_grpo(
         callbacks=all_callbacks,
     )
     trainer_ref["trainer"] = trainer
-    resume = last_checkpoint(trainer_dir)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
