@@ -349,30 +349,22 @@ def _errorbar(table, rng, lim):
     if measured:  # the table states its uncertainties (``93.2 ± 0.3`` cells): draw those
         column = rng.choice(measured)
         rows = table.frame.head(rng.randint(3, 8))
-        return ChartSpec(
-            "errorbar",
-            "matplotlib",
-            table.title,
-            table.label,
-            column,
-            categories=[str(c)[:16] for c in rows[table.label]],
-            series={column: _rs(rows[column])},
-            errors={column: _rs(rows[table.error_column(column)])},
-        )
-    stats = table.frame.groupby(table.label, sort=False)[column].agg(["mean", "std"]).dropna()
-    stats = stats.head(rng.randint(3, 8))
-    if len(stats) < 3:
-        raise SpecError(f"{table.id}: errorbar needs 3 groups with spread")
-    labels = [str(c)[:16] for c in stats.index]
+        labels, means, spreads = rows[table.label], rows[column], rows[table.error_column(column)]
+    else:  # one group per label value: its mean and standard deviation
+        stats = table.frame.groupby(table.label, sort=False)[column].agg(["mean", "std"]).dropna()
+        stats = stats.head(rng.randint(3, 8))
+        if len(stats) < 3:
+            raise SpecError(f"{table.id}: errorbar needs 3 groups with spread")
+        labels, means, spreads = stats.index, stats["mean"], stats["std"]
     return ChartSpec(
         "errorbar",
         "matplotlib",
         table.title,
         table.label,
         column,
-        categories=labels,
-        series={column: _rs(stats["mean"])},
-        errors={column: _rs(stats["std"])},
+        categories=[str(c)[:16] for c in labels],
+        series={column: _rs(means)},
+        errors={column: _rs(spreads)},
     )
 
 
