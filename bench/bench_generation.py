@@ -68,7 +68,11 @@ def main() -> None:
         ),
     }
     tokenizer = processor.tokenizer
-    print(f"CPU: {cpu_name()}; {len(images)} eval items, batch {batch}, cap {cap} new tokens")
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    dtype = next(model.parameters()).dtype
+    print(f"CPU: {cpu_name()} ({capability}), {dtype}; {len(images)} eval items, batch {batch}, cap {cap}")
     print("| way | programs/s | new tokens/s | at the cap | vs in input order |")
     print("|---|---|---|---|---|")
     base = None

@@ -43,7 +43,11 @@ def main() -> None:
         "stage 2": preset.rl_stage2,
         "hybrid": curriculum.single_stage(preset, preset.rl_stage2.weights),
     }
-    print(f"CPU: {cpu_name()}; {args.steps} steps per run, G={preset.rl_stage1.num_generations}")
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    group = preset.rl_stage1.num_generations
+    print(f"CPU: {cpu_name()} ({capability}), GRPO in fp32 on CPU; {args.steps} steps per run, G={group}")
     print("| run | weights (wt, wv, we) | reward share of a step | step s |")
     print("|---|---|---|---|")
     with RenderPool.for_data(preset.data) as pool, tempfile.TemporaryDirectory() as tmp:

@@ -73,3 +73,28 @@ def smoke_run(tmp_path_factory):
 
     run_dir = tmp_path_factory.mktemp("smoke_run")
     return run_dir, run_series("smoke", run_dir, echo=lambda message: None)
+
+
+def process_parents() -> dict[int, int]:
+    """pid -> parent pid of every live process, from /proc (zombies are gone, only not yet reaped)."""
+    from pathlib import Path
+
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    parents, found, frontier = process_parents(), set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import descendants, process_parents
 
 from msrl import paths
 
@@ -19,28 +20,6 @@ def _runner(run_dir: Path, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "msrl.run", "--scale", "smoke", "--run-dir", str(run_dir)]
     with open(log, "ab") as out:  # its own process group: "the whole group" is the runner and its kernel
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _children() -> dict[int, int]:
-    """pid -> parent pid of every process (from /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z":  # zombies are gone, only not yet reaped
-                parents[int(entry.name)] = int(fields[1])
-    return parents
-
-
-def _descendants(pid: int) -> set[int]:
-    parents, found, frontier = _children(), set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
 
 
 def _wait(condition, timeout: float, what: str, runner: subprocess.Popen | None = None) -> None:
@@ -59,14 +38,14 @@ def _kill_when(run_dir: Path, log: Path, ready, what: str, group: bool) -> None:
     nothing it started is left running."""
     runner = _runner(run_dir, log)
     _wait(ready, 240, what, runner)
-    tree = _descendants(runner.pid)
+    tree = descendants(runner.pid)
     assert tree, "the runner has started its kernel"
     if group:
         os.killpg(runner.pid, signal.SIGKILL)
     else:
         runner.kill()
     runner.wait(timeout=10)
-    alive = lambda: {pid for pid in tree if pid in _children()}  # noqa: E731
+    alive = lambda: {pid for pid in tree if pid in process_parents()}  # noqa: E731
     _wait(lambda: not alive(), 30, f"the processes of the killed runner to exit ({what})")
 
 

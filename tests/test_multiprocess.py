@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import descendants, process_parents
 
 from msrl import paths
 
@@ -30,26 +31,6 @@ def _launch(module: str, run_dir: Path, *args: str, log: Path) -> subprocess.Pop
 def _run(module: str, run_dir: Path, *args: str, log: Path) -> None:
     process = _launch(module, run_dir, *args, log=log)
     assert process.wait(timeout=600) == 0, log.read_text()[-4000:]
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
-
-
-def _children_of(pid: int) -> list[int]:
-    """The launcher's rank processes (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +76,11 @@ def test_a_killed_two_process_sft_resumes_from_a_complete_checkpoint(run_dir, tm
         assert process.poll() is None, log.read_text()[-4000:]
         assert time.monotonic() < deadline, "no checkpoint within 300 s"
         time.sleep(0.1)
-    ranks = _children_of(process.pid)
+    ranks = descendants(process.pid)
     os.killpg(process.pid, signal.SIGKILL)  # the launcher's group; its ranks must notice and exit
     process.wait(timeout=30)
     deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in ranks):
+    while ranks & set(process_parents()):
         assert time.monotonic() < deadline, "a rank outlived its launcher"
         time.sleep(0.1)
     assert not (folder / "02_sft" / "sft_done.json").exists()

@@ -456,5 +456,18 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
+def add_override_argument(parser) -> None:
+    """The ``--set KEY=VALUE`` option (repeatable) of every command line that takes a preset."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=parse_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset value, e.g. sft.lr=3e-4",
+    )
+
+
 def to_dict(preset) -> dict:
     return dataclasses.asdict(preset)

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from msrl import paths
-from msrl.presets import DEFAULT_SCALE, PRESETS, parse_override
+from msrl.presets import DEFAULT_SCALE, PRESETS, add_override_argument
 from msrl.training.precision import choose_bf16, cpu_name
 
 VERSIONED_PACKAGES = (
@@ -205,18 +205,18 @@ def run_series(
     notebooks = select(discover(Path(notebook_dir or paths.NOTEBOOK_DIR)), only)
     progress = sys.stdout.isatty() if progress is None else progress
     echo = echo or (lambda message: print(message, flush=True))
-    with runner_lock(run_dir):
-        return _run_locked(scale, seed, run_dir, notebooks, force, overrides, progress, echo)
+    with runner_lock(run_dir), _watched_by_kernels():
+        return _run_stages(scale, seed, run_dir, notebooks, force, overrides, progress, echo)
 
 
-def _run_locked(scale, seed, run_dir: Path, notebooks, force, overrides, progress, echo) -> dict:
-    manifest = load_manifest(run_dir, scale, seed)
-    manifest_path = run_dir / paths.MANIFEST
-    paths.write_json(manifest_path, manifest)
+@contextlib.contextmanager
+def _watched_by_kernels():
+    """Name this process in ``MSRL_RUNNER_PID`` for the block: the kernels it starts inherit it and
+    exit when it dies (msrl.stage); the variable is restored afterwards."""
     previous = os.environ.get(paths.RUNNER_PID_ENV)
-    os.environ[paths.RUNNER_PID_ENV] = str(os.getpid())  # kernels inherit it and watch this process
+    os.environ[paths.RUNNER_PID_ENV] = str(os.getpid())
     try:
-        return _run_stages(scale, run_dir, notebooks, force, overrides, progress, echo, manifest)
+        yield
     finally:
         if previous is None:
             os.environ.pop(paths.RUNNER_PID_ENV, None)
@@ -224,11 +224,13 @@ def _run_locked(scale, seed, run_dir: Path, notebooks, force, overrides, progres
             os.environ[paths.RUNNER_PID_ENV] = previous
 
 
-def _run_stages(scale, run_dir: Path, notebooks, force, overrides, progress, echo, manifest) -> dict:
+def _run_stages(scale, seed, run_dir: Path, notebooks, force, overrides, progress, echo) -> dict:
+    manifest = load_manifest(run_dir, scale, seed)
     manifest_path = run_dir / paths.MANIFEST
+    paths.write_json(manifest_path, manifest)
     parameters = {
         "SCALE": scale,
-        "SEED": manifest["seed"],
+        "SEED": seed,
         "RUN_DIR": str(run_dir),
         "INTERACTIVE": False,
         "OVERRIDES": dict(overrides or {}),
@@ -272,15 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, help="default: outputs/<scale>")
     parser.add_argument("--force", action="store_true", help="run stages that are already done")
     parser.add_argument("--seed", type=int, help="default: the preset's seed")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        type=parse_override,
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a preset value, e.g. sft.lr=3e-4",
-    )
+    add_override_argument(parser)
     parser.add_argument("--notebooks", type=Path, help="notebook folder (default: notebooks/)")
     parser.add_argument("--status", action="store_true", help="print which stages are done, run nothing")
     args = parser.parse_args(argv)

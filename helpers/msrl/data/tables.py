@@ -85,9 +85,9 @@ def _nice(name: str) -> str:
 def _column_name(column, index: int) -> str:
     """A readable column name; an uncertainty column keeps its suffix after the 40-character cut."""
     text = str(column)
-    base = text[: -len(ERROR_SUFFIX)] if text.endswith(ERROR_SUFFIX) else text
-    name = _nice(base)[:40] or f"Column {index + 1}"
-    return name + ERROR_SUFFIX if text.endswith(ERROR_SUFFIX) else name
+    uncertainty = text.endswith(ERROR_SUFFIX)
+    name = _nice(text[: -len(ERROR_SUFFIX)] if uncertainty else text)[:40] or f"Column {index + 1}"
+    return name + ERROR_SUFFIX if uncertainty else name
 
 
 def clean(frame: pd.DataFrame, table_id: str, title: str, source: str) -> Table:

@@ -287,15 +287,13 @@ def main(argv=None) -> int:
 
     from msrl.data.corpus import DATASET_DIR, load_corpus
     from msrl.paths import CORPUS_DIR, OUTPUTS_DIR, TOKENIZER_DIR, stage_dir
-    from msrl.presets import get_preset, parse_override
+    from msrl.presets import add_override_argument, get_preset
     from msrl.training.model import base_checkpoint
 
     parser = argparse.ArgumentParser(prog="python -m msrl.training.sft", description=main.__doc__.splitlines()[0])
     parser.add_argument("--scale", default="paper")
     parser.add_argument("--run-dir", type=Path)
-    parser.add_argument(
-        "--set", dest="overrides", action="append", type=parse_override, default=[], metavar="KEY=VALUE"
-    )
+    add_override_argument(parser)
     args = parser.parse_args(argv)
     preset = get_preset(args.scale, dict(args.overrides))
     run_dir = args.run_dir or OUTPUTS_DIR / args.scale
