@@ -16,8 +16,14 @@ from msrl import paths
 pytestmark = pytest.mark.slow
 
 
+# Longer trainings than smoke's 6 SFT and 2 GRPO steps, so that a kill after the first checkpoint
+# lands mid-training: with 6 steps, a fast CI machine finished SFT between the first checkpoint and
+# the kill, and nothing was left to resume.
+LONGER = ["--set", "sft.max_steps=30", "--set", "rl_stage1.max_steps=6"]
+
+
 def _runner(run_dir: Path, log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "msrl.run", "--scale", "smoke", "--run-dir", str(run_dir)]
+    command = [sys.executable, "-m", "msrl.run", "--scale", "smoke", "--run-dir", str(run_dir), *LONGER]
     with open(log, "ab") as out:  # its own process group: "the whole group" is the runner and its kernel
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -67,6 +73,7 @@ def test_the_series_resumes_after_kills_and_matches_an_uninterrupted_run(smoke_r
     _kill_when(run_dir, log, lambda: len(list(shards.glob("*.parquet"))) >= 1, "a first corpus shard", group=False)
     # 2. the whole process group, mid SFT, after its first checkpoint
     _kill_when(run_dir, log, lambda: checkpoints("02_sft"), "a first SFT checkpoint", group=True)
+    assert not (run_dir / "02_sft" / "sft_done.json").exists(), "SFT finished before the kill: nothing to resume"
     # 3. the runner alone, mid GRPO stage 1, after its first checkpoint
     _kill_when(run_dir, log, lambda: checkpoints("04_rl_stage1"), "a first GRPO checkpoint", group=False)
 
@@ -91,9 +98,10 @@ def test_the_series_resumes_after_kills_and_matches_an_uninterrupted_run(smoke_r
     strip = lambda m: {k: v for k, v in m.items() if k not in work}  # noqa: E731
     ours_01, theirs_01 = (paths.read_json(d / "01_data" / paths.METRICS) for d in (run_dir, reference_dir))
     assert strip(ours_01) == strip(theirs_01)
-    # the resumed trainers started from a complete checkpoint (one with its trainer_state.json)
+    # SFT resumed from a checkpoint (later ones rotated it away) and went on to its last step
     sft = paths.read_json(run_dir / "02_sft" / "sft_done.json")
-    assert sft["resumed_from"] and (Path(sft["resumed_from"]) / "trainer_state.json").exists()
+    assert sft["resumed_from"] and Path(sft["resumed_from"]).name.startswith("checkpoint-")
+    assert sft["global_step"] == 30
     for stage in ("02_sft", "03_plateau", "04_rl_stage1", "05_rl_stage2", "06_ablations", "07_eval"):
         ours_m, theirs_m = (paths.read_json(d / stage / paths.METRICS) for d in (run_dir, reference_dir))
         assert set(ours_m) == set(theirs_m), stage
