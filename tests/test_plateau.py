@@ -56,3 +56,16 @@ def test_plot_draws_every_variant(metric):
     fig = plateau.plot(data)
     assert len(fig.axes[0].containers) == 2  # one errorbar per variant
     assert fig.axes[6].get_title() == "final loss" and not fig.axes[7].get_visible()
+
+
+def test_one_pass_points_are_the_steps_at_which_each_size_has_been_seen():
+    import dataclasses
+
+    from msrl.presets import get_preset
+
+    small = get_preset("small")
+    assert plateau.snapshot_steps(small, 3_000) == {1200: 150, 1800: 225, 2400: 300, 3000: 375}
+    assert plateau.snapshot_steps(small, 2_000) == {1200: 150, 1800: 225}  # beyond one epoch: no point
+    short = dataclasses.replace(small, sft=dataclasses.replace(small.sft, max_steps=250))
+    assert plateau.snapshot_steps(short, 3_000) == {1200: 150, 1800: 225}  # beyond the run: no point
+    assert "one pass" in plateau.compute_protocol(small.plateau)

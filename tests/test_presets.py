@@ -46,17 +46,20 @@ def test_presets_are_frozen():
         presets.get_preset("small").sft.lr = 1.0
 
 
-def test_the_small_plateau_grid_is_geometric_with_two_seeds_and_a_stated_protocol():
+def test_the_small_plateau_grid_has_two_seeds_and_every_size_inside_one_pass():
     from msrl.presets import SMALL
     from msrl.studies import plateau
 
     sizes = SMALL.plateau.sizes
     assert len(sizes) >= 3 and len(SMALL.plateau.seeds) >= 2  # a knee needs three points
-    assert len({b / a for a, b in zip(sizes, sizes[1:])}) == 1  # a constant ratio: geometric
-    assert sizes[-1] <= SMALL.data.n_sft
-    assert {plateau.run_steps(SMALL.plateau, s) for s in sizes} == {SMALL.plateau.fixed_steps}
-    assert plateau.compute_protocol(SMALL.plateau).startswith("fixed per run")
-    per_sample = dataclasses.replace(SMALL.plateau, fixed_steps=0, steps_per_sample=0.125)
+    assert list(sizes) == sorted(set(sizes))
+    # one pass: every size is a point of 02's run, inside its first epoch
+    assert SMALL.plateau.one_pass and list(plateau.snapshot_steps(SMALL, SMALL.data.n_sft)) == list(sizes)
+    assert plateau.compute_protocol(SMALL.plateau).startswith("per sample, one pass")
+    per_run = dataclasses.replace(SMALL.plateau, one_pass=False, fixed_steps=150)
+    assert {plateau.run_steps(per_run, s) for s in sizes} == {150}
+    assert plateau.compute_protocol(per_run).startswith("fixed per run")
+    per_sample = dataclasses.replace(SMALL.plateau, one_pass=False, fixed_steps=0, steps_per_sample=0.125)
     assert [plateau.run_steps(per_sample, s) for s in (100, 400)] == [13, 50]
 
 

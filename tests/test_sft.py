@@ -102,3 +102,31 @@ def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path):
             (folder / "trainer_state.json").write_text("{}")
     assert sft.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
     assert sft.last_checkpoint(tmp_path / "missing") is None
+
+
+def test_a_run_stopped_early_keeps_the_full_runs_schedule_and_snapshots(smoke_corpus, tmp_path):
+    """The plateau's one-pass protocol: a run stopped at step 4 of 6 saves the same step-2 and step-4
+    models as the full run (same schedule, same data order), and ends at step 4."""
+    import torch
+    from safetensors.torch import load_file
+
+    from msrl.data.corpus import load_corpus
+    from msrl.training.model import base_checkpoint
+
+    out, _, tokenizer_dir, _ = smoke_corpus
+    preset = get_preset("smoke")
+    preset = dataclasses.replace(preset, sft=dataclasses.replace(preset.sft, vision_warmup_steps=0, save_steps=100))
+    split = load_corpus(out / "corpus" / "dataset")["sft"]
+    base = base_checkpoint(preset.model, tokenizer_dir, tmp_path / "init")
+    full = sft.train_sft(preset, base, split, tmp_path / "full", snapshot_steps=(2, 4))
+    stopped = sft.train_sft(preset, base, split, tmp_path / "stopped", snapshot_steps=(2, 4), stop_at=4)
+    assert full["global_step"] == preset.sft.max_steps == 6 and stopped["global_step"] == 4
+    for step in (2, 4):
+        ours, theirs = (
+            load_file(sft.snapshot_path(tmp_path / run, step) / "model.safetensors") for run in ("stopped", "full")
+        )
+        assert ours.keys() == theirs.keys()
+        assert all(torch.allclose(ours[k].float(), theirs[k].float(), atol=1e-6) for k in ours), step
+    assert not list((tmp_path / "full" / sft.SNAPSHOT_DIR).glob("*.partial"))
+    first, last = (load_file(sft.snapshot_path(tmp_path / "full", s) / "model.safetensors") for s in (2, 4))
+    assert any(not torch.equal(first[k], last[k]) for k in first)  # the snapshots are of different steps

@@ -8,7 +8,15 @@ split, then score it on the same held-out ``eval`` items. Compute is held either
 (``fixed_steps`` at every size: smaller sizes repeat their data). Per sample measures what more
 data buys under the paper's recipe, but at CPU scale its small sizes get a few dozen steps and
 every model scores 0 (our earlier small runs: 4 to 50 steps, all zero). Per run holds the compute
-that makes a model write code and asks what more *distinct* data buys; the small preset uses it.
+that makes a model write code and asks what more *distinct* data buys.
+
+**One pass** (``one_pass``, the small preset): one run per (seed, variant) over the whole ``sft``
+split in a seeded order, on stage 02's recipe and schedule, saved when it has seen each size's
+pairs once (size / batch steps) and scored there. Compute is per sample, as in the paper, and a
+point costs one evaluation instead of one training run; stage 02's own run is the first seed's
+uniform curve. Unlike the paper's runs, a point's learning rate has not finished its decay (it is
+on the full run's schedule), so a curve still rising at the largest size may partly be the
+schedule. Fresh runs per size scored 0 everywhere at this scale (README, Results).
 
 Each finished run is appended to ``runs.jsonl``, so an interrupted study resumes at the next run.
 ``plateau_point`` names a knee only where the curve first rises and then flattens: the first size
@@ -24,6 +32,8 @@ import math
 import shutil
 from pathlib import Path
 
+from msrl.paths import read_json
+
 RUNS_FILE = "runs.jsonl"
 VARIANTS = ("uniform", "token_weighted")
 
@@ -36,7 +46,21 @@ def run_steps(plateau, size: int) -> int:
     return max(1, math.ceil(size * plateau.steps_per_sample))
 
 
+def snapshot_steps(preset, n_pairs: int) -> dict[int, int]:
+    """{size: the step at which a one-pass run has seen ``size`` pairs}, for sizes within one epoch
+    of the ``n_pairs`` split and within the SFT run's steps (one process: pairs per step = batch x
+    accumulation). Empty unless the preset uses the one-pass protocol."""
+    if not preset.plateau.one_pass:
+        return {}
+    per_step = preset.sft.batch_size * preset.sft.grad_accum
+    last = preset.sft.max_steps if preset.sft.max_steps > 0 else None
+    steps = {size: size // per_step for size in preset.plateau.sizes if size <= n_pairs}
+    return {size: step for size, step in steps.items() if step >= 1 and (last is None or step <= last)}
+
+
 def compute_protocol(plateau) -> str:
+    if plateau.one_pass:
+        return "per sample, one pass: each point is a run after it has seen that many pairs once (02's schedule)"
     if plateau.fixed_steps > 0:
         return f"fixed per run: {plateau.fixed_steps} steps at every size"
     return f"per sample: {plateau.steps_per_sample} steps per pair (one epoch at every size)"
@@ -62,86 +86,132 @@ def completed_runs(out_dir: Path) -> list[dict]:
 
 
 def run_study(
-    preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict], progress=print
+    preset, base: str, corpus, out_dir: str | Path, pool, eval_items: list[dict], progress=print, sft_dir=None
 ) -> list[dict]:
-    """Every (size, seed, variant) run; returns the rows (one per run) including earlier ones."""
-    from msrl.evaluation.checkpoints import evaluate_model, named_type_rate
-    from msrl.training.model import load_model_and_processor
-    from msrl.training.sft import content_token_weights, train_sft
-
+    """Every (size, seed, variant) point; returns the rows (one per point) including earlier ones.
+    ``sft_dir``: stage 02's folder, whose snapshots are the one-pass protocol's first uniform seed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = completed_runs(out_dir)
     done = {(r["size"], r["seed"], r["variant"]) for r in rows}
     variants = VARIANTS if preset.plateau.token_weighting else VARIANTS[:1]
     weighted_seeds = preset.plateau.token_weighted_seeds or preset.plateau.seeds
-    weights = None
-    sizes = [s for s in preset.plateau.sizes if s <= len(corpus["sft"])]
-    for size in sizes:
-        for seed in preset.plateau.seeds:
-            for variant in variants:
-                if (size, seed, variant) in done or (variant == "token_weighted" and seed not in weighted_seeds):
-                    continue
-                subset = corpus["sft"].shuffle(seed=seed).select(range(size))
-                steps = run_steps(preset.plateau, size)
-                # the base already had its warm-up (02's, shared by every run): SFT only
-                sft = dataclasses.replace(
-                    preset.sft,
-                    epochs=1,
-                    max_steps=steps,
-                    save_steps=10**9,
-                    logging_steps=max(1, steps // 10),
-                    vision_warmup_steps=0,
-                )
-                if variant == "token_weighted" and weights is None:
-                    from transformers import AutoTokenizer
-
-                    tokenizer = AutoTokenizer.from_pretrained(base)
-                    sample = corpus["sft"]["code"][: preset.plateau.weight_sample]
-                    weights = content_token_weights(tokenizer, sample, preset.plateau.content_weight)
-                run_dir = out_dir / f"run-{size}-{seed}-{variant}"
-                shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
-                run = train_sft(
-                    dataclasses.replace(preset, seed=seed),
-                    base,
-                    subset,
-                    run_dir,
-                    token_weights=weights if variant == "token_weighted" else None,
-                    sft=sft,
-                )
-                model, processor = load_model_and_processor(run_dir / "checkpoint", preset.model)
-                scored = evaluate_model(
-                    f"{size}/{seed}/{variant}",
-                    model,
-                    processor,
-                    eval_items,
-                    pool,
-                    preset.instruction,
-                    preset.eval.max_new_tokens,
-                    preset.eval.batch_size,
-                    stop_repeats=preset.eval.stop_repeats,
-                    repetition_penalty=preset.eval.repetition_penalty,
-                )
-                losses = [h["loss"] for h in run["log_history"] if "loss" in h]
-                row = {
-                    "size": size,
-                    "seed": seed,
-                    "variant": variant,
-                    "steps": run["global_step"],
-                    "train_seconds": round(run["seconds"], 1),
-                    "final_loss": losses[-1] if losses else None,
-                    **scored.summary,
-                    "type_named": named_type_rate(eval_items, scored.generated),
-                }
-                with open(out_dir / RUNS_FILE, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                shutil.rmtree(run_dir, ignore_errors=True)  # weights are not kept: the rows are the result
-                rows.append(row)
-                progress(
-                    f"size {size} seed {seed} {variant}: execution {row['execution_rate']:.1f}% "
-                    f"low-level {row['low_level']:.1f} ({row['train_seconds']} s)"
-                )
+    runs = [(seed, v) for seed in preset.plateau.seeds for v in variants if v == "uniform" or seed in weighted_seeds]
+    weights = _token_weights(preset, base, corpus) if "token_weighted" in {v for _, v in runs} else None
+    study = _one_pass if preset.plateau.one_pass else _fresh_runs
+    for row in study(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
+        row.update(_score(preset, row.pop("checkpoint"), row, pool, eval_items))
+        with open(out_dir / RUNS_FILE, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        rows.append(row)
+        progress(
+            f"size {row['size']} seed {row['seed']} {row['variant']}: execution {row['execution_rate']:.1f}% "
+            f"low-level {row['low_level']:.1f} (step {row['steps']})"
+        )
     return rows
+
+
+def _token_weights(preset, base, corpus):
+    from transformers import AutoTokenizer
+
+    from msrl.training.sft import content_token_weights
+
+    sample = corpus["sft"]["code"][: preset.plateau.weight_sample]
+    return content_token_weights(AutoTokenizer.from_pretrained(base), sample, preset.plateau.content_weight)
+
+
+def _fresh_runs(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
+    """Compute per sample or per run: a fresh model per size. Yields a row per finished run; its
+    weights are deleted once it is scored (the rows are the result)."""
+    from msrl.training.sft import train_sft
+
+    for size in [s for s in preset.plateau.sizes if s <= len(corpus["sft"])]:
+        for seed, variant in runs:
+            if (size, seed, variant) in done:
+                continue
+            steps = run_steps(preset.plateau, size)
+            # the base already had its warm-up (02's, shared by every run): SFT only
+            sft = dataclasses.replace(
+                preset.sft, epochs=1, max_steps=steps, save_steps=10**9, logging_steps=max(1, steps // 10),
+                vision_warmup_steps=0,
+            )  # fmt: skip
+            run_dir = out_dir / f"run-{size}-{seed}-{variant}"
+            shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
+            subset = corpus["sft"].shuffle(seed=seed).select(range(size))
+            token_weights = weights if variant == "token_weighted" else None
+            run = train_sft(dataclasses.replace(preset, seed=seed), base, subset, run_dir, token_weights, sft=sft)
+            yield {**_run_fields(size, seed, variant, run), "checkpoint": run_dir / "checkpoint"}
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _one_pass(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
+    """One run per (seed, variant) on 02's recipe, stopped at the largest size's step; yields a row
+    per snapshot. Stage 02's run is reused where it is the same run (its seed, uniform loss)."""
+    from msrl.training.sft import DONE_FILE, snapshot_path, train_sft
+
+    if preset.sft.use_lora:
+        raise ValueError("the one-pass plateau protocol needs full fine-tuning (snapshots are whole models)")
+    points = snapshot_steps(preset, len(corpus["sft"]))
+    for seed, variant in runs:
+        todo = [size for size in points if (size, seed, variant) not in done]
+        if not todo:
+            continue
+        reuse = sft_dir is not None and seed == preset.seed and variant == "uniform"
+        run_dir = Path(sft_dir) if reuse else out_dir / f"run-{seed}-{variant}"
+        if reuse:
+            missing = [s for s in todo if not (snapshot_path(run_dir, points[s]) / "config.json").exists()]
+            if missing:
+                raise FileNotFoundError(f"stage 02 saved no snapshot for sizes {missing}: rerun 02 with this preset")
+            run = read_json(run_dir / DONE_FILE)
+        else:  # resumes from its checkpoints if interrupted; 02's warm-up is the base, so SFT only
+            run = train_sft(
+                dataclasses.replace(preset, seed=seed),
+                base,
+                corpus["sft"],
+                run_dir,
+                token_weights=weights if variant == "token_weighted" else None,
+                sft=dataclasses.replace(preset.sft, vision_warmup_steps=0),
+                snapshot_steps=tuple(points.values()),
+                stop_at=max(points.values()),
+            )
+        for size in todo:
+            row = _run_fields(size, seed, variant, run, at_step=points[size])
+            yield {**row, "checkpoint": snapshot_path(run_dir, points[size])}
+        if not reuse:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _run_fields(size: int, seed: int, variant: str, run: dict, at_step: int | None = None) -> dict:
+    """A row's training fields; ``at_step``: the run's loss where a snapshot was taken."""
+    losses = [h for h in run["log_history"] if "loss" in h and (at_step is None or h["step"] <= at_step)]
+    return {
+        "size": size,
+        "seed": seed,
+        "variant": variant,
+        "steps": at_step or run["global_step"],
+        "train_seconds": round(run["seconds"] * (at_step or run["global_step"]) / max(1, run["global_step"]), 1),
+        "final_loss": losses[-1]["loss"] if losses else None,
+    }
+
+
+def _score(preset, checkpoint: Path, row: dict, pool, eval_items: list[dict]) -> dict:
+    from msrl.evaluation.checkpoints import evaluate_model, named_type_rate
+    from msrl.training.model import load_model_and_processor
+
+    model, processor = load_model_and_processor(checkpoint, preset.model)
+    scored = evaluate_model(
+        f"{row['size']}/{row['seed']}/{row['variant']}",
+        model,
+        processor,
+        eval_items,
+        pool,
+        preset.instruction,
+        preset.eval.max_new_tokens,
+        preset.eval.batch_size,
+        stop_repeats=preset.eval.stop_repeats,
+        repetition_penalty=preset.eval.repetition_penalty,
+    )
+    return {**scored.summary, "type_named": named_type_rate(eval_items, scored.generated)}
 
 
 def aggregate(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float, float]]]:

@@ -161,6 +161,32 @@ def last_checkpoint(trainer_dir: Path) -> str | None:
 
 DONE_FILE = "sft_done.json"
 WARMUP_DIR = "warmup"
+SNAPSHOT_DIR = "snapshots"  # models saved mid-run for the plateau's one-pass protocol: snapshots/step-N
+
+
+def snapshot_path(out_dir: str | Path, step: int) -> Path:
+    return Path(out_dir) / SNAPSHOT_DIR / f"step-{step}"
+
+
+def _snapshot_callback(out_dir: Path, steps: tuple[int, ...], stop_at: int | None):
+    """Save the model and processor when the run reaches each of ``steps`` (rank 0; skipped where a
+    resumed run already saved it), and end training at ``stop_at``: the run keeps the learning-rate
+    schedule of its full length, so a run stopped early matches the full run's prefix."""
+    from transformers import TrainerCallback
+
+    class _Snapshots(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+            step = state.global_step
+            target = snapshot_path(out_dir, step)
+            if step in steps and state.is_world_process_zero and not (target / "config.json").exists():
+                partial = target.with_name(target.name + ".partial")  # renamed when whole: a kill leaves no half model
+                model.save_pretrained(str(partial))
+                processing_class.save_pretrained(str(partial))
+                partial.replace(target)
+            if stop_at is not None and step >= stop_at:
+                control.should_training_stop = True
+
+    return _Snapshots()
 
 
 def start_checkpoint(sft_dir: str | Path) -> Path:
@@ -215,8 +241,12 @@ def train_sft(
     token_weights=None,
     sft: SFTPreset | None = None,
     callbacks=None,
+    snapshot_steps: tuple[int, ...] = (),
+    stop_at: int | None = None,
 ) -> dict:
     """Train from ``base`` (a checkpoint folder or hub id) on corpus rows; resume if interrupted.
+    ``snapshot_steps``: also save the model at these steps (``snapshot_path``); ``stop_at``: end
+    there, on the schedule of the full run.
 
     Returns {"log_history", "global_step", "resumed_from", "seconds"}; the model and processor are
     saved in ``out_dir/checkpoint``. A finished run (``sft_done.json``, e.g. from a multi-GPU
@@ -252,7 +282,7 @@ def train_sft(
         train_dataset=dataset,
         processing_class=processor,
         peft_config=lora_config(sft) if sft.use_lora else None,
-        callbacks=callbacks,
+        callbacks=[*(callbacks or []), _snapshot_callback(out_dir, tuple(snapshot_steps), stop_at)],
     )
     if token_weights is not None:
         trainer.token_weights = token_weights
