@@ -8,7 +8,7 @@ Prints, in one run:
 - the drawing ceiling: the same programs executed and drawn in-process, unsandboxed, in two
   processes. No sandboxed build can beat it on this machine.
 
-Target (issue 3): >= 30 charts/s on 2 cores.
+Target (issue 16): build / ceiling >= 0.8 (issue 3's 30 charts/s is above the ceiling on 2 cores).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from bench_sandbox import _exec_in_process, _warm
+from shared_setup import cpu_line
 
 DPI = 64  # the small preset's render dpi (both sides draw at it)
 
@@ -45,6 +46,7 @@ def main() -> None:
 
         codes = [c for p in builder._shard_paths("sft") for c in pd.read_parquet(p)["code"]]
     built = sum(report.n_pairs.values())
+    print(f"CPU: {cpu_line()}, 2 render workers")
     print(
         f"build: {built} pairs ({report.attempted} rendered) in {report.seconds:.1f} s "
         f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})"
@@ -61,8 +63,8 @@ def main() -> None:
         f"2 processes, dpi {DPI} = {ceiling:.1f} charts/s"
     )
     print(
-        f"build / ceiling = {report.charts_per_s / ceiling:.2f};  target 30 charts/s: "
-        f"{'met' if report.charts_per_s >= 30 else 'not met'}"
+        f"build / ceiling = {report.charts_per_s / ceiling:.2f};  target >= 0.8: "
+        f"{'met' if report.charts_per_s >= 0.8 * ceiling else 'not met'}"
     )
 
 

@@ -16,28 +16,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from shared_setup import add_run_dir_argument, cpu_line, sft_model_and_corpus
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, default=Path("outputs/small"))
+    add_run_dir_argument(parser)
     parser.add_argument("--n", type=int, default=32)
     args = parser.parse_args()
 
-    from msrl.data.corpus import DATASET_DIR, load_corpus
     from msrl.evaluation.checkpoints import eval_split_items
-    from msrl.paths import CHECKPOINT_DIR, CORPUS_DIR, stage_dir
-    from msrl.presets import get_preset
     from msrl.training import generate
     from msrl.training.model import load_model_and_processor
-    from msrl.training.precision import cpu_name
 
-    preset = get_preset("small")
-    checkpoint = stage_dir(args.run_dir, "02") / CHECKPOINT_DIR
-    if not (checkpoint / "config.json").exists():
-        raise SystemExit(f"no SFT model in {checkpoint}: run the series first (make run)")
-    corpus = load_corpus(stage_dir(args.run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    preset, checkpoint, corpus = sft_model_and_corpus(args.run_dir)
     items = eval_split_items(corpus["eval"], args.n)
     images = [item["image"] for item in items]
     model, processor = load_model_and_processor(checkpoint, preset.model)
@@ -68,11 +61,8 @@ def main() -> None:
         ),
     }
     tokenizer = processor.tokenizer
-    import torch
-
-    capability = torch.backends.cpu.get_cpu_capability()
     dtype = next(model.parameters()).dtype
-    print(f"CPU: {cpu_name()} ({capability}), {dtype}; {len(images)} eval items, batch {batch}, cap {cap}")
+    print(f"CPU: {cpu_line()}, {dtype}; {len(images)} eval items, batch {batch}, cap {cap}")
     print("| way | programs/s | new tokens/s | at the cap | vs in input order |")
     print("|---|---|---|---|---|")
     base = None

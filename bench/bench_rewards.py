@@ -17,37 +17,28 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
+from shared_setup import add_run_dir_argument, cpu_line, sft_model_and_corpus
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", type=Path, default=Path("outputs/small"))
+    add_run_dir_argument(parser)
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
 
-    from msrl.data.corpus import DATASET_DIR, load_corpus
     from msrl.execution.sandbox import RenderPool
-    from msrl.paths import CHECKPOINT_DIR, CORPUS_DIR, stage_dir
-    from msrl.presets import get_preset
     from msrl.scoring.judges import make_judge
     from msrl.training import curriculum
     from msrl.training.grpo import rl_prompts, train_grpo
-    from msrl.training.precision import cpu_name
 
-    preset = get_preset("small")
-    base = stage_dir(args.run_dir, "02") / CHECKPOINT_DIR
-    if not (base / "config.json").exists():
-        raise SystemExit(f"no SFT model in {base}: run the series first (make run)")
-    corpus = load_corpus(stage_dir(args.run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    preset, base, corpus = sft_model_and_corpus(args.run_dir)
     runs = {
         "stage 1": preset.rl_stage1,
         "stage 2": preset.rl_stage2,
         "hybrid": curriculum.single_stage(preset, preset.rl_stage2.weights),
     }
-    import torch
-
-    capability = torch.backends.cpu.get_cpu_capability()
     group = preset.rl_stage1.num_generations
-    print(f"CPU: {cpu_name()} ({capability}), GRPO in fp32 on CPU; {args.steps} steps per run, G={group}")
+    print(f"CPU: {cpu_line()}, GRPO in fp32 on CPU; {args.steps} steps per run, G={group}")
     print("| run | weights (wt, wv, we) | reward share of a step | step s |")
     print("|---|---|---|---|")
     with RenderPool.for_data(preset.data) as pool, tempfile.TemporaryDirectory() as tmp:

@@ -24,6 +24,8 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+from shared_setup import cpu_line
+
 SAMPLES = [
     "import matplotlib.pyplot as plt\nimport numpy as np\nx = np.linspace(0, 10, 200)\n"
     "fig, ax = plt.subplots(figsize=(6, 4))\nfor k in range(4):\n    ax.plot(x, np.sin(x + k), label=f's{k}')\n"
@@ -131,7 +133,7 @@ def main() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    print(f"{args.workers} at a time, {os.cpu_count()} cores")
+    print(f"CPU: {cpu_line()}; {args.workers} at a time, {os.cpu_count()} cores")
     for name, codes in program_sets(args.n).items():
         print(f"\n== {len(codes)} {name}")
         compare(codes, args.workers)

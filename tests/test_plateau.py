@@ -27,6 +27,10 @@ def test_a_knee_is_named_only_where_the_curve_rises_and_then_flattens():
     assert plateau.plateau_point(monotone) is None  # still rising at the largest size
     dip_then_rise = [(25, 5.0, 0), (50, 4.0, 0), (100, 9.0, 0)]
     assert plateau.plateau_point(dip_then_rise) is None
+    # the small one-pass run: a collapse to 0 at 1,800 pairs, then 31 and 26: no knee
+    collapse = [(1200, 19.3, 2.5), (1800, 0.0, 0), (2400, 31.5, 1.2), (3000, 25.8, 6.9)]
+    assert plateau.plateau_point(collapse) is None
+    assert plateau.plateau_point([(1200, 19.3, 0), (1800, 25.0, 0), (2400, 31.5, 0), (3000, 31.0, 0)]) == 2400
     assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0), (800, 9.2, 0)], min_gain=3.0) == 400
     assert plateau.plateau_point([(100, 1.0, 0), (400, 9.0, 0), (800, 9.2, 0)], min_gain=4.5) is None  # 4 per doubling
     assert plateau.plateau_point([(100, 5.0, 0)]) is None

@@ -231,15 +231,18 @@ def aggregate(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float,
 
 def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0) -> int | None:
     """The knee: the first size after which every further doubling gains less than ``min_gain``,
-    provided the curve rose by at least ``min_gain`` per doubling somewhere before it. None ("no
-    plateau within these sizes") when the curve never rises (e.g. zero everywhere) or still rises at
-    its largest size."""
+    provided the curve rose to it: by at least ``min_gain`` per doubling somewhere before it, and
+    nowhere fell by ``min_gain`` or more per doubling on the way. None ("no plateau within these
+    sizes") when the curve never rises (e.g. zero everywhere), still rises at its largest size, or
+    falls before it rises (then the points measure something other than the data size, e.g. a
+    mid-schedule collapse: the small one-pass run scored 0 at 1,800 pairs between 19 and 31)."""
     gains = [
         (next_mean - mean) / max(1e-9, math.log2(next_size / size))
         for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])
     ]
     for k in range(1, len(points) - 1):
-        if any(g >= min_gain for g in gains[:k]) and all(g < min_gain for g in gains[k:]):
+        rose = any(g >= min_gain for g in gains[:k]) and all(g > -min_gain for g in gains[:k])
+        if rose and all(g < min_gain for g in gains[k:]):
             return points[k][0]
     return None
 
