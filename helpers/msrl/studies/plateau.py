@@ -27,6 +27,7 @@ after which every doubling gains less than ``min_gain`` points. A curve that is 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import shutil
@@ -97,7 +98,8 @@ def run_study(
     variants = VARIANTS if preset.plateau.token_weighting else VARIANTS[:1]
     weighted_seeds = preset.plateau.token_weighted_seeds or preset.plateau.seeds
     runs = [(seed, v) for seed in preset.plateau.seeds for v in variants if v == "uniform" or seed in weighted_seeds]
-    weights = _token_weights(preset, base, corpus) if "token_weighted" in {v for _, v in runs} else None
+    # the token weights cost a pass over the corpus: computed once, and only if a token-weighted run trains
+    weights = functools.cache(lambda: _token_weights(preset, base, corpus))
     study = _one_pass if preset.plateau.one_pass else _fresh_runs
     for row in study(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
         row.update(_score(preset, row.pop("checkpoint"), row, pool, eval_items))
@@ -138,7 +140,7 @@ def _fresh_runs(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
             run_dir = out_dir / f"run-{size}-{seed}-{variant}"
             shutil.rmtree(run_dir, ignore_errors=True)  # a run interrupted mid-way starts over
             subset = corpus["sft"].shuffle(seed=seed).select(range(size))
-            token_weights = weights if variant == "token_weighted" else None
+            token_weights = weights() if variant == "token_weighted" else None
             run = train_sft(dataclasses.replace(preset, seed=seed), base, subset, run_dir, token_weights, sft=sft)
             yield {**_run_fields(size, seed, variant, run), "checkpoint": run_dir / "checkpoint"}
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -169,7 +171,7 @@ def _one_pass(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
                 base,
                 corpus["sft"],
                 run_dir,
-                token_weights=weights if variant == "token_weighted" else None,
+                token_weights=weights() if variant == "token_weighted" else None,
                 sft=dataclasses.replace(preset.sft, vision_warmup_steps=0),
                 snapshot_steps=tuple(points.values()),
                 stop_at=max(points.values()),
@@ -183,13 +185,14 @@ def _one_pass(preset, base, corpus, out_dir, runs, done, weights, sft_dir):
 
 def _run_fields(size: int, seed: int, variant: str, run: dict, at_step: int | None = None) -> dict:
     """A row's training fields; ``at_step``: the run's loss where a snapshot was taken."""
-    losses = [h for h in run["log_history"] if "loss" in h and (at_step is None or h["step"] <= at_step)]
+    steps = at_step or run["global_step"]
+    losses = [h for h in run["log_history"] if "loss" in h and h["step"] <= steps]
     return {
         "size": size,
         "seed": seed,
         "variant": variant,
-        "steps": at_step or run["global_step"],
-        "train_seconds": round(run["seconds"] * (at_step or run["global_step"]) / max(1, run["global_step"]), 1),
+        "steps": steps,
+        "train_seconds": round(run["seconds"] * steps / max(1, run["global_step"]), 1),
         "final_loss": losses[-1]["loss"] if losses else None,
     }
 
