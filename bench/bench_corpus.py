@@ -48,7 +48,7 @@ def main() -> None:
     built = sum(report.n_pairs.values())
     print(f"CPU: {cpu_line()}, 2 render workers")
     print(
-        f"build: {built} pairs ({report.attempted} rendered) in {report.seconds:.1f} s "
+        f"build: {built} pairs ({report.rendered} rendered of {report.attempted} candidates) in {report.seconds:.1f} s "
         f"= {report.charts_per_s:.1f} charts/s (filters: {dict(report.filter_counts)})"
     )
 

@@ -212,3 +212,56 @@ def test_jobs_do_not_share_state(pool):
         "assert not plt.get_fignums()\nplt.plot([1])\n"
     )
     assert first.ok and second.ok, second.error
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def _savefig_png(code: str, dpi: float) -> bytes:
+    """What a plain ``savefig`` of the program's figure writes (in this process: trusted code)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context():
+        exec(compile(code, "<test chart>", "exec"), {"__name__": "__main__"})
+        buffer = io.BytesIO()
+        plt.gcf().savefig(buffer, format="png", dpi=dpi)
+        plt.close("all")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "plt.tight_layout()\n",  # a layout engine: savefig would draw twice, the sandbox draws once
+        "matplotlib.rcParams['savefig.bbox'] = 'tight'\n",  # a save-only setting: the sandbox uses savefig
+    ],
+)
+def test_the_sandbox_draws_what_savefig_draws(extra):
+    code = "import matplotlib\n" + CHART + "ax.set_xlabel('label')\nax.legend(['one'])\n" + extra
+    with RenderPool(workers=1, timeout_s=10, dpi=50) as single:
+        result = single.render(code)
+    assert result.ok, result.error
+    assert (_pixels(result.png) == _pixels(_savefig_png(code, 50))).all()
+
+
+def test_jobs_queued_behind_a_dead_worker_are_run_again():
+    """A worker holds its next job in its pipe; when the worker dies, that job runs on the new one."""
+    with RenderPool(workers=1, timeout_s=10) as single:
+        victim = single._workers[0].process
+        killer = threading.Timer(1.0, victim.kill)
+        killer.start()
+        results = single.map(["import time\ntime.sleep(5)\n", CHART, CHART])
+        killer.join()
+    assert [r.status for r in results] == ["killed", "ok", "ok"], [r.error for r in results]
+    assert single.restarts == 1

@@ -7,10 +7,13 @@ shards on disk and regenerating the one in progress: no duplicates, nothing lost
 drawn round-robin (and, for the types seaborn draws, the library alternates), so every split holds
 every type and both libraries as soon as it has a few dozen charts.
 
-Filters, in order: the program fails in the sandbox; the image is (nearly) blank; the normalized
-code duplicates an accepted program; the image's 256-bit difference hash is within 10 bits of an
-accepted image (any split, so no near-copy of an eval chart is trained on); the code is longer than
-the preset's token budget (measured with the code tokenizer, trained first on a sample of programs).
+Filters, in order. Before rendering (they need only the code): the normalized code duplicates an
+accepted or in-flight program; the code is longer than the preset's token budget (measured with the
+code tokenizer, trained first on a sample of programs). After rendering in the sandbox: the program
+fails; the image is (nearly) blank; the image's 256-bit difference hash is within 10 bits of an
+accepted image (any split, so no near-copy of an eval chart is trained on). Candidates of a chart
+type whose share of the shard is already accepted or in flight are not generated, so almost every
+render is kept.
 
 For the paper scale (millions of pairs): run one build per machine with disjoint ``--shard-range``
 style partitions of the shard numbers and a pool of one worker per core; shards merge by listing.
@@ -42,6 +45,7 @@ SHARDS_DIR = "shards"
 DATASET_DIR = "dataset"
 TOKENIZER_SAMPLE = 1500  # programs the tokenizer is trained on (before any rendering)
 NEAR_DUPLICATE_BITS = 10  # of 256 (the image's difference hash)
+MAX_CODE_MISSES = 2000  # candidates in a row failing the code-only filters: the tables are exhausted
 MIN_INK = 0.01  # share of non-background pixels below which an image is "blank"
 FILTERS = ("exec_failed", "blank", "duplicate_code", "near_duplicate_image", "too_long", "no_spec")
 
@@ -50,7 +54,8 @@ FILTERS = ("exec_failed", "blank", "duplicate_code", "near_duplicate_image", "to
 class BuildReport:
     n_pairs: dict = field(default_factory=dict)
     filter_counts: Counter = field(default_factory=Counter)
-    attempted: int = 0
+    attempted: int = 0  # candidates that reached the filters
+    rendered: int = 0  # of them, the ones sent to the sandbox (the code-only filters come first)
     seconds: float = 0.0
     resumed_shards: int = 0
     table_errors: list = field(default_factory=list)
@@ -73,6 +78,7 @@ class _Generator:
         self.type_cycle: list[str] = []
         self.feasible = list(CHART_TYPES)
         self.accepted = Counter()
+        self.pending = Counter()  # candidates of each type being rendered now
         self.rejected = Counter()
         self.target = target
         self.seaborn_turn = library_offset
@@ -82,7 +88,7 @@ class _Generator:
         return math.ceil(self.target / max(1, len(self.feasible)))
 
     def open_types(self) -> list[str]:
-        return [t for t in self.feasible if self.accepted[t] < self.cap]
+        return [t for t in self.feasible if self.accepted[t] + self.pending[t] < self.cap]
 
     def next_type(self) -> str:
         if not self.type_cycle:
@@ -261,78 +267,103 @@ class CorpusBuilder:
     def _fill_shard(self, split: str, k: int, tables: list[Table], target: int) -> list[dict]:
         generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k, limits=self.limits)
         rows: list[dict] = []
-        pending_types: list[str] = []
+        retry_types: list[str] = []
+        in_flight_hashes: set[str] = set()
         batch_size = 8 * self.pool.size
         no_progress = 0
 
-        def make_batch():
-            batch = []
-            while len(batch) < batch_size:
-                chart_type = pending_types.pop(0) if pending_types else generator.next_type()
+        def make_batch(n: int) -> list[tuple]:
+            """Up to ``n`` candidates that passed the code-only filters (nothing is rendered twice
+            or rendered only to be dropped for its length)."""
+            batch, misses = [], 0
+            while len(batch) < n:
+                chart_type = retry_types.pop(0) if retry_types else generator.next_type()
                 made = generator.candidate(chart_type)
                 if made is None:
                     self.report.filter_counts["no_spec"] += 1
                     generator.reject(chart_type)
                     continue
-                batch.append((chart_type, *made))
-            return batch
-
-        batch = make_batch()
-        while len(rows) < target:
-            # render this batch in a thread while the next one is generated here
-            box = {}
-            thread = threading.Thread(  # joined below, inside this iteration: the loop variables are current
-                target=lambda: box.update(results=self.pool.map([c for _, _, c in batch], extract=False))  # noqa: B023
-            )
-            thread.start()
-            next_batch = make_batch()
-            thread.join()
-            accepted_before = len(rows)
-            for (chart_type, spec, code), result in zip(batch, box["results"]):
-                if len(rows) >= target:
-                    break
-                if not generator.accepts(chart_type):
-                    continue  # this type has its share of the shard already
+                spec, code = made
                 self.report.attempted += 1
-                reason = self._reject_reason(code, result)
+                reason, code_hash, n_tokens = self._code_reject_reason(code, in_flight_hashes)
                 if reason:
                     self.report.filter_counts[reason] += 1
                     generator.reject(chart_type)
-                    pending_types.append(chart_type)  # keep the type balance: try this type again
+                    if chart_type in generator.feasible:
+                        retry_types.append(chart_type)
+                    misses += 1
+                    if misses >= MAX_CODE_MISSES:
+                        raise RuntimeError(
+                            f"{split} shard {k}: {misses} candidates in a row were duplicates or too long; "
+                            f"filters so far: {dict(self.report.filter_counts)}"
+                        )
+                    continue
+                misses = 0
+                in_flight_hashes.add(code_hash)
+                generator.pending[chart_type] += 1
+                batch.append((chart_type, spec, code, code_hash, n_tokens))
+            return batch
+
+        batch = make_batch(min(batch_size, target))
+        while len(rows) < target:
+            # render this batch in a thread while the next one is generated here; the next one
+            # holds only what is still missing if everything in flight is accepted
+            box = {}
+            thread = threading.Thread(  # joined below, inside this iteration: the loop variables are current
+                target=lambda: box.update(results=self.pool.map([b[2] for b in batch], extract=False))  # noqa: B023
+            )
+            thread.start()
+            next_batch = make_batch(min(batch_size, max(0, target - len(rows) - len(batch))))
+            thread.join()
+            self.report.rendered += len(batch)
+            accepted_before = len(rows)
+            for (chart_type, spec, code, code_hash, n_tokens), result in zip(batch, box["results"]):
+                generator.pending[chart_type] -= 1
+                in_flight_hashes.discard(code_hash)
+                if len(rows) >= target or not generator.accepts(chart_type):
+                    continue  # the shard, or this type's share of it, is full already
+                reason = self._image_reject_reason(result)
+                if reason:
+                    self.report.filter_counts[reason] += 1
+                    generator.reject(chart_type)
+                    if chart_type in generator.feasible:
+                        retry_types.append(chart_type)  # keep the type balance: try this type again
                     continue
                 generator.accepted[chart_type] += 1
-                rows.append(self._row(spec, code, result))
+                self.code_hashes.add(code_hash)
+                self.dhashes = np.concatenate([self.dhashes, _hash_bytes([result.extra["image_stats"]["dhash"]])])
+                rows.append(self._row(spec, code, result, code_hash, n_tokens))
             no_progress = no_progress + 1 if len(rows) == accepted_before else 0
             if no_progress >= 20:
                 raise RuntimeError(
                     f"{split} shard {k}: 20 batches without an accepted chart; "
                     f"filters so far: {dict(self.report.filter_counts)}"
                 )
-            batch = next_batch
+            batch = next_batch or make_batch(min(batch_size, target - len(rows)))
         return rows
 
-    def _reject_reason(self, code: str, result) -> str | None:
+    def _code_reject_reason(self, code: str, in_flight: set[str]) -> tuple[str | None, str, int]:
+        """The filters that need only the code, applied before rendering: (reason, hash, tokens)."""
+        code_hash = hashlib.sha1(normalize_or_keep(code).encode()).hexdigest()
+        if code_hash in self.code_hashes or code_hash in in_flight:
+            return "duplicate_code", code_hash, 0
+        n_tokens = len(self.tokenizer(code)["input_ids"])
+        if n_tokens > self.data.max_code_tokens:
+            return "too_long", code_hash, n_tokens
+        return None, code_hash, n_tokens
+
+    def _image_reject_reason(self, result) -> str | None:
         if not result.ok:
             return "exec_failed"
         stats = result.extra.get("image_stats") or {}
         if stats.get("ink", 0.0) < MIN_INK:
             return "blank"
-        code_hash = hashlib.sha1(normalize_or_keep(code).encode()).hexdigest()
-        if code_hash in self.code_hashes:
-            return "duplicate_code"
-        dhash = _hash_bytes([stats["dhash"]])
-        if _hamming_hits(self.dhashes, dhash[0]):
+        if _hamming_hits(self.dhashes, _hash_bytes([stats["dhash"]])[0]):
             return "near_duplicate_image"
-        n_tokens = len(self.tokenizer(code)["input_ids"])
-        if n_tokens > self.data.max_code_tokens:
-            return "too_long"
-        self.code_hashes.add(code_hash)
-        self.dhashes = np.concatenate([self.dhashes, dhash])
-        result.extra["code_hash"], result.extra["n_tokens"] = code_hash, n_tokens
         return None
 
     @staticmethod
-    def _row(spec, code: str, result) -> dict:
+    def _row(spec, code: str, result, code_hash: str, n_tokens: int) -> dict:
         return {
             "png": result.png,
             "code": code,
@@ -342,8 +373,8 @@ class CorpusBuilder:
             "source": spec.table_id.split("/")[0],
             "spec": spec.to_json(),
             "record": json.dumps(result.record),
-            "n_tokens": result.extra["n_tokens"],
-            "code_hash": result.extra["code_hash"],
+            "n_tokens": n_tokens,
+            "code_hash": code_hash,
             "dhash": result.extra["image_stats"]["dhash"],
         }
 

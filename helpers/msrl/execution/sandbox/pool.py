@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
@@ -28,6 +29,8 @@ from msrl.execution.codeblock import extract_code
 STATUSES = ("ok", "error", "forbidden", "timeout", "killed", "no_figure")
 WORKER_START_TIMEOUT_S = 120.0
 HANG_MARGIN_S = 15.0
+QUEUE_DEPTH = 2  # jobs handed to a worker at once (the running one and the next)
+QUEUED_CODE_CHARS = 16_000  # a waiting job must fit in the pipe's 64 KiB buffer
 
 
 @dataclass
@@ -84,7 +87,8 @@ class _Worker:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.conn = _Duplex(Connection(from_worker_r, writable=False), Connection(to_worker_w, readable=False))
-        self.job = None  # (job_id, deadline) while busy
+        self.queue: deque = deque()  # (job_id, code) sent and not answered yet, oldest first
+        self.deadline = 0.0  # when the oldest of them counts as hung
         if not self.conn.poll(WORKER_START_TIMEOUT_S):
             self.stop()
             raise RuntimeError("a sandbox worker did not start (see its stderr above)")
@@ -176,35 +180,52 @@ class RenderPool:
         return self.map([code], **options)[0]
 
     def map(self, codes, extract: bool = True, **options) -> list[RenderResult]:
-        """Run every program (model replies are reduced to their first python block) in parallel."""
+        """Run every program (model replies are reduced to their first python block) in parallel.
+
+        Each worker holds up to QUEUE_DEPTH jobs: the next one waits in its pipe, so a worker never
+        idles while this process (busy with other work, or waiting for the GIL) hands out jobs."""
         if not self._workers:
             raise RuntimeError("the pool is closed")
         opts = {**self.options, **options}
         codes = [extract_code(c) if extract else c for c in codes]
         results: list[RenderResult | None] = [None] * len(codes)
-        pending = list(enumerate(codes))[::-1]
-        while pending or any(w.job for w in self._workers):
+        pending = deque(enumerate(codes))
+        budget = opts["timeout_s"] + HANG_MARGIN_S
+        while pending or any(w.queue for w in self._workers):
             for w in self._workers:
-                if w.job is None and pending:
-                    index, code = pending.pop()
-                    w.conn.send((index, code, opts))
-                    w.job = (index, time.monotonic() + opts["timeout_s"] + HANG_MARGIN_S)
-            busy = [w for w in self._workers if w.job]
+                while pending and self._has_room(w, pending[0][1]):
+                    job = pending.popleft()
+                    w.conn.send((job[0], job[1], opts))
+                    if not w.queue:
+                        w.deadline = time.monotonic() + budget
+                    w.queue.append(job)
+            busy = [w for w in self._workers if w.queue]
             ready = wait([w.conn for w in busy], timeout=1.0)
             for w in busy:
                 if w.conn in ready:
                     try:
                         job_id, raw = w.conn.recv()
                     except (EOFError, OSError):
-                        results[w.job[0]] = RenderResult("killed", error="the sandbox worker died")
-                        self._replace(w)
+                        self._give_up(w, results, pending, "the sandbox worker died")
                         continue
                     results[job_id] = _result(raw)
-                    w.job = None
-                elif time.monotonic() > w.job[1]:
-                    results[w.job[0]] = RenderResult("killed", error="the sandbox worker hung; replaced")
-                    self._replace(w)
+                    w.queue.popleft()
+                    w.deadline = time.monotonic() + budget  # the next queued job starts now
+                elif time.monotonic() > w.deadline:
+                    self._give_up(w, results, pending, "the sandbox worker hung; replaced")
         return results
+
+    @staticmethod
+    def _has_room(w: _Worker, code: str) -> bool:
+        # a queued job must fit the pipe's buffer, or sending it would block until the worker is free
+        return not w.queue or (len(w.queue) < QUEUE_DEPTH and len(code) < QUEUED_CODE_CHARS)
+
+    def _give_up(self, w: _Worker, results: list, pending: deque, error: str) -> None:
+        """The running job is reported killed; the jobs queued behind it go back to the front."""
+        index, _ = w.queue.popleft()
+        results[index] = RenderResult("killed", error=error)
+        pending.extendleft(reversed(w.queue))
+        self._replace(w)
 
     def _replace(self, w: _Worker) -> None:
         w.process.kill()

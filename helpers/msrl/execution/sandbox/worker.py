@@ -66,6 +66,10 @@ def prepare() -> int:
     os.environ["MPLBACKEND"] = "Agg"
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # a job is single-threaded; the pool parallelises across jobs
+    # pandas keeps strings in Arrow. Arrow's own allocator reserves address space in large arenas
+    # on first use in a child, which can exhaust the child's address-space limit at once ("malloc
+    # of size 64 failed"); the system allocator grows with what is used.
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
     import importlib
     import warnings
 
@@ -86,8 +90,13 @@ def prepare() -> int:
     ax.legend()
     fig.savefig(io.BytesIO(), format="png")
     plt.close("all")
-    from msrl.execution.sandbox import jail
+    import gc
 
+    from msrl.execution.sandbox import child, jail  # noqa: F401 (imported once, not in every child)
+
+    # Everything alive now is shared with every child. Freezing it keeps the children's garbage
+    # collections from walking (and so copying, page by page) the worker's whole heap.
+    gc.freeze()
     return jail.address_space_bytes()
 
 
