@@ -62,11 +62,17 @@ NEUTRALIZE = (
 )
 
 
-def _exec_in_process(code: str, dpi: float | None = None) -> bool:
-    """Execute and draw one program in this process (no sandbox), rendered once to PNG."""
+def _exec_in_process(code: str, dpi: float | None = None, one_pass: bool = False) -> bool:
+    """Execute and draw one program in this process (no sandbox), rendered once to PNG: with a plain
+    savefig, or (``one_pass``) with the sandbox's own single drawing pass (child._draw_once)."""
     import matplotlib.pyplot as plt
 
     finish = f"\nimport matplotlib.pyplot as plt\n_save(plt.gcf(), io.BytesIO(), format='png', dpi={dpi})\n"
+    if one_pass:
+        finish = (
+            "\nimport matplotlib.pyplot as plt\nfrom msrl.execution.sandbox.child import _draw_once\n"
+            f"_draw_once(plt.gcf(), io.BytesIO(), {dpi})\n"
+        )
     try:
         exec(compile(NEUTRALIZE + code + finish, "<chart>", "exec"), {"__name__": "__main__"})
         return True
