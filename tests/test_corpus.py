@@ -47,6 +47,16 @@ def test_no_table_is_in_two_splits_and_no_code_twice(built):
     assert all(n <= SMOKE.data.max_code_tokens for s in dataset for n in dataset[s]["n_tokens"])
 
 
+def test_code_only_filters_run_before_rendering_and_no_render_is_wasted(built):
+    _, report, dataset = built
+    counts = report.filter_counts
+    after_render = counts["exec_failed"] + counts["blank"] + counts["near_duplicate_image"]
+    before_render = counts["duplicate_code"] + counts["too_long"]
+    assert report.attempted == report.rendered + before_render
+    # every render is accepted or dropped by an image filter: none is thrown away for a full quota
+    assert report.rendered == sum(len(dataset[s]) for s in dataset) + after_render
+
+
 def test_rows_hold_image_spec_and_reference_record(built):
     _, _, dataset = built
     row = dataset["eval"][0]

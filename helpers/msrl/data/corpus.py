@@ -278,6 +278,9 @@ class CorpusBuilder:
             batch, misses = [], 0
             while len(batch) < n:
                 chart_type = retry_types.pop(0) if retry_types else generator.next_type()
+                open_types = generator.open_types()
+                if open_types and chart_type not in open_types:
+                    continue  # its share is full with what is accepted and in flight
                 made = generator.candidate(chart_type)
                 if made is None:
                     self.report.filter_counts["no_spec"] += 1
@@ -401,6 +404,7 @@ def corpus_metrics(report: BuildReport, dataset) -> dict:
         "sources": dict(Counter(s for split in dataset for s in dataset[split]["source"])),
         "filter_counts": dict(report.filter_counts),
         "attempted": report.attempted,
+        "rendered": report.rendered,
         "build_seconds": round(report.seconds, 1),
         "charts_per_s": round(report.charts_per_s, 2),
         "resumed_shards": report.resumed_shards,
