@@ -244,9 +244,10 @@ class CorpusBuilder:
     def _count(self, split: str) -> int:
         return sum(pd.read_parquet(p, columns=["code_hash"]).shape[0] for p in self._shard_paths(split))
 
-    def _remember(self, frame: pd.DataFrame) -> None:
-        self.code_hashes.update(frame["code_hash"])
-        self.dhashes = np.concatenate([self.dhashes, _hash_bytes(frame["dhash"])])
+    def _remember(self, code_hashes, dhashes) -> None:
+        """Accepted programs (code hashes, hex image hashes) that later candidates must not repeat."""
+        self.code_hashes.update(code_hashes)
+        self.dhashes = np.concatenate([self.dhashes, _hash_bytes(dhashes)])
 
     def _build_split(self, split: str, tables: list[Table]) -> None:
         quota, size = self._quota(split), self.data.shard_size
@@ -254,7 +255,8 @@ class CorpusBuilder:
             path = self.shards / f"{split}-{k:05d}.parquet"
             target = min(size, quota - k * size)
             if path.exists():
-                self._remember(pd.read_parquet(path, columns=["code_hash", "dhash"]))
+                on_disk = pd.read_parquet(path, columns=["code_hash", "dhash"])
+                self._remember(on_disk["code_hash"], on_disk["dhash"])
                 self.report.resumed_shards += 1
                 continue
             rows = self._fill_shard(split, k, tables, target)
@@ -333,8 +335,7 @@ class CorpusBuilder:
                         retry_types.append(chart_type)  # keep the type balance: try this type again
                     continue
                 generator.accepted[chart_type] += 1
-                self.code_hashes.add(code_hash)
-                self.dhashes = np.concatenate([self.dhashes, _hash_bytes([result.extra["image_stats"]["dhash"]])])
+                self._remember([code_hash], [result.extra["image_stats"]["dhash"]])
                 rows.append(self._row(spec, code, result, code_hash, n_tokens))
             no_progress = no_progress + 1 if len(rows) == accepted_before else 0
             if no_progress >= 20:
