@@ -30,6 +30,7 @@ def main() -> None:
     from msrl.scoring.judges import make_judge
     from msrl.training import curriculum
     from msrl.training.grpo import rl_prompts, train_grpo
+    from msrl.training.precision import choose_bf16
 
     preset, base, corpus = sft_model_and_corpus(args.run_dir)
     runs = {
@@ -38,7 +39,9 @@ def main() -> None:
         "hybrid": curriculum.single_stage(preset, preset.rl_stage2.weights),
     }
     group = preset.rl_stage1.num_generations
-    print(f"CPU: {cpu_line()}, GRPO in fp32 on CPU; {args.steps} steps per run, G={group}")
+    precision = choose_bf16(preset.sft.bf16)  # what train_grpo chooses: the run's precision
+    print(f"CPU: {cpu_line()}, GRPO in {'bf16' if precision['bf16'] else 'fp32'} ({precision['reason']})")
+    print(f"{args.steps} steps per run, G={group}")
     print("| run | weights (wt, wv, we) | reward share of a step | step s |")
     print("|---|---|---|---|")
     with RenderPool.for_data(preset.data) as pool, tempfile.TemporaryDirectory() as tmp:

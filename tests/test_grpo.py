@@ -124,8 +124,10 @@ def test_the_ablation_plan_runs_hybrid_and_ramp_at_the_curriculums_compute(monke
             (folder.name, stage, weight_schedule)
         ),
     )
-    # the small preset has no sweeps: give it one to check how sweep runs are built
-    preset = dataclasses.replace(SMALL, ablations=dataclasses.replace(SMALL.ablations, sweep=((1.0, 0.0, 0.0),)))
+    # the small preset has no sweeps and no ramp: give it both to check how their runs are built
+    assert [a.name for a in ablations.plan(SMALL)] == ["stage 1 only", "two-stage", "single-stage hybrid"]
+    more = dataclasses.replace(SMALL.ablations, sweep=((1.0, 0.0, 0.0),), ramp=True)
+    preset = dataclasses.replace(SMALL, ablations=more)
     names = [a.name for a in ablations.plan(preset)]
     assert names[:4] == ["stage 1 only", "two-stage", "single-stage hybrid", "linear ramp"]
     assert len(names) == 4 + len(preset.ablations.sweep)

@@ -6,7 +6,7 @@
   stages' steps together (the paper's Table 5 comparison).
 - ``linear ramp``: one stage from the SFT model on both stages' prompts and steps, the weights moving
   linearly from stage 1's (1, 0, 0.5) to stage 2's (0.5, 0.5, 0.5) over the first half of training
-  (the seed's proposed alternative to two discrete stages).
+  (the seed's proposed alternative to two discrete stages); only where ``AblationPreset.ramp`` is on.
 - ``sweep (wt, wv, we)``: short single-stage runs from the SFT model at other weight triples.
 
 Hybrid and ramp use the same prompts and total steps as the two-stage curriculum, so the comparison
@@ -39,8 +39,9 @@ def plan(preset) -> list[Ablation]:
         Ablation("stage 1 only", s1, reused_stage="04_rl_stage1"),
         Ablation("two-stage", s2, reused_stage="05_rl_stage2"),
         Ablation("single-stage hybrid", s2),
-        Ablation("linear ramp", s2, ramp=True),
     ]
+    if preset.ablations.ramp:
+        ablations.append(Ablation("linear ramp", s2, ramp=True))
     ablations += [Ablation(f"sweep {w}", tuple(w), sweep=True) for w in preset.ablations.sweep]
     return ablations
 
