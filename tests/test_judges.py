@@ -172,6 +172,30 @@ def test_mllm_judge_sends_reference_then_candidate_and_weights_the_answer(server
     assert images[1] == mllm._data_url(judges.to_png(candidate))
 
 
+def test_embedded_scores_kept_on_disk_are_read_back_without_judging(reference, tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "judge.jsonl"
+    candidate = judges.to_png(draw(kind="line"))
+    first = embedded.EmbeddedJudge(cache_path=cache).score(reference, candidate)
+    off = embedded.EmbeddedJudge(use_ocr=False, cache_path=cache).score(reference, candidate)
+    with cache.open("a") as handle:
+        handle.write('{"key": "cut short by a kill')  # a torn last line is skipped, not an error
+    # a later stage's judge reads the kept scores and judges nothing
+    monkeypatch.setattr(embedded, "SCORERS", {d: None for d in judges.DIMENSIONS})
+    again = embedded.EmbeddedJudge(cache_path=cache)
+    assert again.score(reference, candidate).parts == first.parts and first.total < 100
+    off_again = embedded.EmbeddedJudge(use_ocr=False, cache_path=cache).score(reference, candidate)
+    assert off_again.parts["text"] is None and off_again.notes == off.notes == ["text not judged: OCR switched off"]
+    with pytest.raises(TypeError):  # another pair is not in the file: it is judged (by the stubs here)
+        again.score(reference, judges.to_png(draw(kind="pie")))
+
+
+def test_an_unreadable_candidate_is_not_kept(reference, tmp_path):
+    cache = tmp_path / "judge.jsonl"
+    score = embedded.EmbeddedJudge(cache_path=cache).score(reference, b"not a png")
+    assert score.total == 0.0 and "unreadable image" in score.notes[0]
+    assert not cache.exists()
+
+
 def test_mllm_judge_caches_by_image_hashes_across_instances(server, reference, tmp_path):
     cache = tmp_path / "judge.jsonl"
     first = judge_for(server.url, cache_path=cache)

@@ -38,6 +38,15 @@ def test_every_series_notebook_is_a_known_stage():
         assert path.stem in paths.STAGES
 
 
+def test_the_stages_judge_through_one_score_file_of_the_run():
+    """A model scored in 04 is re-scored in 05-07 from its stored programs: with one judge cache per
+    run, its charts are not judged (OCR'd) again."""
+    judging = [p for p in NOTEBOOKS if "make_judge(" in p.read_text()]
+    assert len(judging) >= 5
+    for path in judging:
+        assert "make_judge(preset.judge, cache_path=stage.shared(msrl.paths.JUDGE_CACHE))" in path.read_text()
+
+
 def test_the_series_runs_at_smoke_scale(smoke_run):
     """Every notebook of the series, executed by papermill at the smoke preset."""
     tmp_path, manifest = smoke_run

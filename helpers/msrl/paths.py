@@ -48,6 +48,8 @@ INIT_DIR = "init"  # 02: the model SFT starts from (tiny: freshly built), and 07
 CHECKPOINT_DIR = "checkpoint"  # 02/04/05: the final model, laid out like a hub checkpoint
 TRAINER_DIR = "trainer"  # 02/04/05: the trainer's resumable checkpoints and logs
 REPORT = "REPORT.md"
+CACHE_DIR = "cache"  # run-level caches every stage shares: ChartMimic records, judge scores
+JUDGE_CACHE = "judge_cache.jsonl"
 
 
 def stage_name(key: str) -> str:

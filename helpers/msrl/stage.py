@@ -62,6 +62,12 @@ class Stage:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
+    def shared(self, *parts: str) -> Path:
+        """A path in the run's cache folder, which every stage of the run reads and adds to."""
+        target = self.run_dir.joinpath(paths.CACHE_DIR, *parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
     def save_figure(self, fig, name: str) -> Path:
         target = self.path(paths.FIGURES_DIR, f"{name}.png")
         fig.savefig(target, dpi=110, bbox_inches="tight")

@@ -20,12 +20,10 @@ from pathlib import Path
 
 from msrl.data.emit import PLAN_PREFIX
 from msrl.execution.sandbox import RenderPool, RenderResult
-from msrl.paths import CHARTMIMIC_DIR, write_json
+from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, write_json
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
 from msrl.training.generate import generate_code
 from msrl.training.grpo import run_name, seed_checkpoints
-
-CACHE_DIR = "cache"
 
 
 @dataclass

@@ -58,11 +58,12 @@ def to_png(image) -> bytes:
 
 
 def make_judge(judge_preset, cache_path=None):
-    """The judge a preset names (``backend`` embedded | openai)."""
+    """The judge a preset names (``backend`` embedded | openai); ``cache_path``: a JSON-lines file of
+    its scores, which the stages of a run share (``Stage.shared``)."""
     from msrl.scoring.judges.embedded import EmbeddedJudge
 
     if judge_preset.backend == "embedded":
-        return EmbeddedJudge()
+        return EmbeddedJudge(cache_path=cache_path)
     if judge_preset.backend == "openai":
         from msrl.scoring.judges.mllm import MLLMJudge
 

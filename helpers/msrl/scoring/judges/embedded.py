@@ -17,6 +17,11 @@ They see only pixels (never the code), like the MLLM judge. Each dimension is in
 - clarity: structural similarity (SSIM, Gaussian window) of the grey images, clipped at 0.
 
 Images are compared on a 256x256 canvas after each is resized (aspect ratio kept separately).
+
+With ``cache_path`` scores are kept on disk (``msrl.scoring.judges.store``), keyed by both images, by
+whether OCR ran and by the source of this module and of the OCR module, so an edited heuristic
+never reads an old score. The stages of a run share the file: re-scoring a model scored in an
+earlier stage costs no OCR.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import io
 import numpy as np
 
 from msrl.scoring.judges import DIMENSIONS, JudgeScore, failed_score, ocr, weighted_total
+from msrl.scoring.judges.store import ScoreStore, image_digest, score_key
 
 CANVAS = 256
 GRID = 8
@@ -194,28 +200,32 @@ class EmbeddedJudge:
 
     backend = "embedded"
 
-    def __init__(self, use_ocr: bool = True, workers: int = 2):
+    def __init__(self, use_ocr: bool = True, workers: int = 2, cache_path=None):
         self.use_ocr = use_ocr
         self.workers = workers
+        self.store = ScoreStore(cache_path)
+        # What a kept score depends on besides the images: whether OCR runs, and this code.
+        sources = (open(path, "rb").read() for path in (__file__, ocr.__file__))
+        self._version = score_key(self.backend, str(use_ocr and ocr.available()), *sources)
 
     def score(self, reference, candidate) -> JudgeScore:
         if candidate is None:
             return failed_score(self.backend)
-        try:
-            a, b = _View(reference), _View(candidate)
-        except Exception as exc:  # a corrupt image: a clear score of 0, with the reason
-            return JudgeScore(
-                0.0,
-                {d: 0.0 for d in DIMENSIONS},
-                self.backend,
-                notes=[f"unreadable image: {type(exc).__name__}: {exc}"],
-            )
-        parts, notes = {}, []
-        for dimension, scorer in SCORERS.items():
-            if dimension == "text" and not self.use_ocr:
-                parts[dimension] = None
-                continue
-            parts[dimension] = scorer(a, b)
+        key = score_key(self._version, image_digest(reference), image_digest(candidate))
+        parts = self.store.get(key)
+        if parts is None:
+            try:
+                a, b = _View(reference), _View(candidate)
+            except Exception as exc:  # a corrupt image: a clear score of 0, with the reason (not kept)
+                return JudgeScore(
+                    0.0,
+                    {d: 0.0 for d in DIMENSIONS},
+                    self.backend,
+                    notes=[f"unreadable image: {type(exc).__name__}: {exc}"],
+                )
+            parts = {d: None if d == "text" and not self.use_ocr else scorer(a, b) for d, scorer in SCORERS.items()}
+            self.store.put(key, parts)
+        notes = []
         if parts["text"] is None:
             notes.append(
                 "text not judged: Tesseract OCR is not installed"

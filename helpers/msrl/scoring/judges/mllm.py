@@ -8,7 +8,8 @@ prompt below follows ChartMimic's GPT-4o high-level prompt in substance.
 Robustness: answers are parsed from JSON or from "name: points" text (``parse_scores``), points are
 clamped to their range; each pair gets ``retries`` more tries after a timeout, a connection error,
 an HTTP error or an unparseable answer; ``concurrency`` requests run at once; answers are cached by
-(model, prompt version, image hashes) in memory and, with ``cache_path``, in a JSON-lines file.
+(model, prompt version, image hashes) in memory and, with ``cache_path``, in a JSON-lines file
+(``msrl.scoring.judges.store``).
 When every try fails, the fallback judge (the embedded one by default) answers and the score
 records why (``JudgeScore.fallback``; counts in ``stats``); without a fallback ``JudgeUnavailable``
 is raised with the server's last error.
@@ -17,10 +18,8 @@ is raised with the server's last error.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from msrl.scoring.judges import DIMENSIONS, JudgeScore, failed_score, to_png, weighted_total
+from msrl.scoring.judges.store import ScoreStore, image_digest, score_key
 
 PROMPT_VERSION = "msrl-judge-v1"
 PROMPT = """You are an expert in data visualization. The first image is the reference chart; the \
@@ -119,27 +119,13 @@ class MLLMJudge:
         self.model, self.timeout_s, self.retries = model, timeout_s, retries
         self.concurrency, self.fallback, self.backoff_s = concurrency, fallback, backoff_s
         self.api_key = api_key
-        self.cache_path = Path(cache_path) if cache_path else None
-        self.cache: dict[str, dict] = {}
+        self.store = ScoreStore(cache_path)
         self.stats: Counter = Counter()
-        self._lock = threading.Lock()
         # Loopback and cluster-internal servers: never route judge traffic through a proxy.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        if self.cache_path and self.cache_path.exists():
-            for line in self.cache_path.read_text().splitlines():
-                entry = json.loads(line)
-                self.cache[entry["key"]] = entry["parts"]
 
     def _key(self, ref_png: bytes, cand_png: bytes) -> str:
-        digest = hashlib.sha256()
-        for part in (
-            self.model.encode(),
-            PROMPT_VERSION.encode(),
-            hashlib.sha256(ref_png).digest(),
-            hashlib.sha256(cand_png).digest(),
-        ):
-            digest.update(part)
-        return digest.hexdigest()
+        return score_key(self.model, PROMPT_VERSION, image_digest(ref_png), image_digest(cand_png))
 
     def _request(self, ref_png: bytes, cand_png: bytes) -> str:
         body = {
@@ -195,8 +181,7 @@ class MLLMJudge:
             return failed_score(self.backend)
         ref_png, cand_png = to_png(reference), to_png(candidate)
         key = self._key(ref_png, cand_png)
-        with self._lock:
-            cached = self.cache.get(key)
+        cached = self.store.get(key)
         if cached is not None:
             self.stats["cache_hits"] += 1
             return JudgeScore(weighted_total(cached), dict(cached), self.backend)
@@ -209,12 +194,7 @@ class MLLMJudge:
             score = self.fallback.score(reference, candidate)
             score.fallback = str(exc)
             return score
-        with self._lock:
-            self.cache[key] = parts
-            if self.cache_path:
-                self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-                with self.cache_path.open("a") as handle:
-                    handle.write(json.dumps({"key": key, "parts": parts}) + "\n")
+        self.store.put(key, parts)
         return JudgeScore(weighted_total(parts), parts, self.backend)
 
     def score_many(self, references, candidates) -> list[JudgeScore]:
