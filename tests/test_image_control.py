@@ -47,6 +47,25 @@ def test_a_generator_that_ignores_its_image_has_no_image_gain_and_one_that_reads
     assert row["image_gain_mean"] == pytest.approx(reader.summary["image_gain"]) and "[" in row["image_gain"]
 
 
+def test_the_control_scores_what_generating_from_the_deranged_images_gives(items_and_codes):
+    """For a generator whose program depends only on the image shown (greedy decoding), the control
+    built from the model's own programs equals generating again from the deranged images."""
+    items, codes = items_and_codes
+    by_image = {id(item["image"]): code for item, code in zip(items, codes)}
+
+    def reads(images):
+        return [by_image[id(image)] for image in images]
+
+    with RenderPool(workers=1) as pool:
+        own = checkpoints.score("reads", items, reads([i["image"] for i in items]), pool)
+        control = checkpoints.control_evaluation("reads", items, own, pool)
+        moved = checkpoints.deranged(items)
+        generated_again = checkpoints.score("again", moved, reads([i["image"] for i in moved]), pool)
+    assert control.generated == generated_again.generated != own.generated
+    assert control.summary["low_level"] == pytest.approx(generated_again.summary["low_level"])
+    assert [i["reference"] for i in control.items] == [i["reference"] for i in items]
+
+
 def test_the_named_type_rate_reads_the_plan_comment():
     items = [{"type": "bar"}, {"type": "pie"}, {"type": "line"}, {"type": "bar"}]
     generated = ["# chart type: bar\nimport matplotlib", "# chart type: bar\n", "", "import matplotlib\n"]

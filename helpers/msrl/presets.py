@@ -145,7 +145,8 @@ class EvalPreset:
     n_chartmimic: int  # ChartMimic public items scored per model (0 = skip)
     max_new_tokens: int
     batch_size: int
-    # Sets also scored with deranged images (benchmark.py: image_gain); doubles their generation time.
+    # Sets also scored with deranged images (image_gain); the control reuses the model's own programs
+    # (greedy decoding writes the same program for the same image: checkpoints.control_evaluation).
     control_sets: tuple[str, ...] = ("eval split",)
     # Stop a generation stuck in a loop after this many repeats of its period (0: never; generate.py).
     # Off: our small SFT model repeats a data row 8-20 times and then finishes a program that runs;

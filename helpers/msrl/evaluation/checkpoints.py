@@ -53,11 +53,22 @@ def with_image_control(evaluation: ModelEvaluation, control: ModelEvaluation) ->
     return evaluation
 
 
+def control_evaluation(name: str, items: list[dict], own: ModelEvaluation, pool: RenderPool) -> ModelEvaluation:
+    """The model scored on ``deranged(items)`` without generating again: item i is shown item i+1's
+    chart, and greedy decoding writes for that chart the program it wrote in ``own`` (the prompt is
+    the same, so is the image). Item i's control program is therefore ``own``'s program i+1, scored
+    against item i's reference. Checked on every model of a small series: the programs generated for
+    the deranged images were these, 64 of 64 for each of 8 models. A sampling generator would need
+    its own draw; evaluation decodes greedily."""
+    n = len(own.generated)
+    moved = [own.generated[(i + 1) % n] for i in range(n)]
+    return score(f"{name} · deranged images", deranged(items), moved, pool)
+
+
 def evaluate_with_control(name: str, items: list[dict], generate, pool: RenderPool, judge=None) -> ModelEvaluation:
-    """Score ``generate(images) -> programs`` on its own images and on deranged ones."""
+    """Score ``generate(images) -> programs`` (deterministic) on its own images and on deranged ones."""
     own = score(name, items, generate([i["image"] for i in items]), pool, judge)
-    control = score(f"{name} · deranged images", items, generate([i["image"] for i in deranged(items)]), pool)
-    return with_image_control(own, control)
+    return with_image_control(own, control_evaluation(name, items, own, pool))
 
 
 def eval_split_items(split, n: int) -> list[dict]:
@@ -180,8 +191,8 @@ def evaluate_checkpoint(
     model_name: str, checkpoint, sets: dict[str, list[dict]], pool: RenderPool, preset, out_dir, judge=None
 ) -> dict[str, ModelEvaluation]:
     """Generate and score one checkpoint on every set (and, on ``preset.eval.control_sets``, on the
-    set's deranged images); the generations are kept in ``out_dir/evaluations`` and a later call (or
-    stage 07) re-scores them instead of generating."""
+    set's deranged images: ``control_evaluation``); the generations are kept in ``out_dir/evaluations``
+    and a later call (or stage 07) re-scores them instead of generating."""
     from msrl.training.model import load_model_and_processor
 
     folder = Path(out_dir) / EVALUATIONS_DIR
@@ -220,13 +231,9 @@ def evaluate_checkpoint(
     for set_name, items in sets.items():
         out[set_name] = evaluated(f"{model_name} · {set_name}", items, _file_name(model_name, set_name), judge)
         if set_name in preset.eval.control_sets and len(items) >= 2:
-            control = evaluated(
-                f"{model_name} · {set_name} · deranged images",
-                deranged(items),
-                _file_name(model_name, set_name + " deranged"),
-                None,
+            with_image_control(
+                out[set_name], control_evaluation(f"{model_name} · {set_name}", items, out[set_name], pool)
             )
-            with_image_control(out[set_name], control)
     return out
 
 
