@@ -7,9 +7,11 @@ read from ``../shared`` (references rendered once per run in the sandbox and cac
 results (for galleries).
 
 The image-dependence control (not in the paper): on the sets named in ``preset.eval.control_sets``
-each model is also asked for the same items with a derangement of the set's images (item i gets
-item i+1's image) and scored against item i's reference. ``image_gain`` = low-level(own image) -
-low-level(deranged): about 0 for a model that ignores its input, however high its scores.
+each model is also scored on a derangement of the set's images (item i gets item i+1's image),
+against item i's reference. Greedy decoding writes for item i+1's image the program it already wrote
+for item i+1, so that program is reused, not generated again (``control_evaluation``).
+``image_gain`` = low-level(own image) - low-level(deranged): about 0 for a model that ignores its
+input, however high its scores.
 """
 
 from __future__ import annotations

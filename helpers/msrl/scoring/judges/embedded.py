@@ -27,6 +27,7 @@ earlier stage costs no OCR.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -205,7 +206,7 @@ class EmbeddedJudge:
         self.workers = workers
         self.store = ScoreStore(cache_path)
         # What a kept score depends on besides the images: whether OCR runs, and this code.
-        sources = (open(path, "rb").read() for path in (__file__, ocr.__file__))
+        sources = (Path(path).read_bytes() for path in (__file__, ocr.__file__))
         self._version = score_key(self.backend, str(use_ocr and ocr.available()), *sources)
 
     def score(self, reference, candidate) -> JudgeScore:
