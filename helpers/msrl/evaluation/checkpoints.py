@@ -61,10 +61,11 @@ def control_evaluation(name: str, items: list[dict], own: ModelEvaluation, pool:
     the same, so is the image). Item i's control program is therefore ``own``'s program i+1, scored
     against item i's reference. Checked on every model of a small series: the programs generated for
     the deranged images were these, 64 of 64 for each of 8 models. A sampling generator would need
-    its own draw; evaluation decodes greedily."""
+    its own draw; evaluation decodes greedily. The programs' renders are reused too."""
     n = len(own.generated)
-    moved = [own.generated[(i + 1) % n] for i in range(n)]
-    return score(f"{name} · deranged images", deranged(items), moved, pool)
+    shift = [(i + 1) % n for i in range(n)]
+    moved, rendered = [own.generated[j] for j in shift], [own.results[j] for j in shift]
+    return score(f"{name} · deranged images", deranged(items), moved, pool, results=rendered)
 
 
 def evaluate_with_control(name: str, items: list[dict], generate, pool: RenderPool, judge=None) -> ModelEvaluation:
@@ -109,9 +110,12 @@ def chartmimic_items(n: int, pool: RenderPool, run_dir: str | Path) -> list[dict
     ]
 
 
-def score(name: str, items: list[dict], generated: list[str], pool: RenderPool, judge=None) -> ModelEvaluation:
-    """Score generated programs for ``items``: low-level metrics, and the judge's score if given."""
-    results = pool.map(generated)
+def score(
+    name: str, items: list[dict], generated: list[str], pool: RenderPool, judge=None, results=None
+) -> ModelEvaluation:
+    """Score generated programs for ``items``: low-level metrics, and the judge's score if given.
+    ``results``: the programs' sandbox results where they were rendered already."""
+    results = pool.map(generated) if results is None else results
     evaluation = evaluate(
         generated, [i["reference"] for i in items], pool, ids=[i["id"] for i in items], generated_results=results
     )
