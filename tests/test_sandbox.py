@@ -265,3 +265,38 @@ def test_jobs_queued_behind_a_dead_worker_are_run_again():
         killer.join()
     assert [r.status for r in results] == ["killed", "ok", "ok"], [r.error for r in results]
     assert single.restarts == 1
+
+
+# Programs that change what the next program of a series would see if the child did not reset it.
+STATEFUL = [
+    "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nplt.plot([1, 3, 2])\nplt.title('styled')\n",
+    "import seaborn as sns\nsns.set_theme(style='darkgrid', palette='pastel')\nsns.barplot(x=['a', 'b'], y=[1, 2])\n",
+    "import matplotlib.pyplot as plt\nplt.plot([1, 2], 'g-')\nplt.plot([2, 1], color='b')\n",  # seaborn remaps 'g', 'b'
+    "import numpy as np\nimport matplotlib.pyplot as plt\nnp.random.seed(1)\nplt.bar(['x', 'y'], np.random.rand(2))\n",
+    "import matplotlib.pyplot as plt\nopen('data.txt', 'x').write('1')\nfig = plt.figure()\nplt.plot([1, 2])\n"
+    "plt.savefig('chart.png')\nplt.close(fig)\n",
+    CHART,
+]
+
+
+def test_a_series_of_trusted_programs_draws_what_one_child_each_draws(pool):
+    """Several programs in one child (the corpus's own emitters only) give the same PNGs, records
+    and texts as a child per program: styles, themes, random state, files and figures are reset."""
+    programs = STATEFUL * 2  # each runs after every kind of change
+    alone = pool.map(programs)
+    in_series = pool.map(programs, per_child=len(programs))
+    assert all(r.ok for r in alone), [r.error for r in alone]
+    for a, s in zip(alone, in_series, strict=True):
+        assert s.ok, s.error
+        assert s.png == a.png
+        assert s.record == a.record
+
+
+def test_a_series_loses_nothing_when_one_program_fails_or_hangs(pool):
+    """A program that raises is reported in place; one that loops past the deadline kills the
+    series' child, and the programs it did not report run again, each alone."""
+    programs = [CHART, "raise ValueError('bad table')\n", CHART, "while True:\n    pass\n", CHART, CHART]
+    results = pool.map(programs, per_child=len(programs))
+    assert [r.status for r in results] == ["ok", "error", "ok", "timeout", "ok", "ok"], [r.error for r in results]
+    assert "bad table" in results[1].error
+    assert results[0].png == results[2].png == results[4].png == results[5].png

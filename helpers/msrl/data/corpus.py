@@ -47,6 +47,14 @@ TOKENIZER_SAMPLE = 1500  # programs the tokenizer is trained on (before any rend
 NEAR_DUPLICATE_BITS = 10  # of 256 (the image's difference hash)
 MAX_CODE_MISSES = 2000  # candidates in a row failing the code-only filters: the tables are exhausted
 MIN_INK = 0.01  # share of non-background pixels below which an image is "blank"
+# Corpus programs are our emitters' own code, so the sandbox may run several in one child (the
+# fork and its copy-on-write faults are paid once per series): on 400 corpus programs, 8 per child
+# drew 33.8 charts/s against 23.3 one per child (Intel Xeon, 2 workers), with the same PNGs, records
+# and image statistics for 400 of 400.
+PROGRAMS_PER_CHILD = 8
+# Series per worker in one rendered batch: 4 gave 27.3 pairs/s in the build, 2 26.4 and 1 16.6 (a
+# batch waits for its slowest series, and the next batch is generated while this one renders).
+BATCH_SERIES = 4
 FILTERS = ("exec_failed", "blank", "duplicate_code", "near_duplicate_image", "too_long", "no_spec")
 
 
@@ -271,7 +279,7 @@ class CorpusBuilder:
         rows: list[dict] = []
         retry_types: list[str] = []
         in_flight_hashes: set[str] = set()
-        batch_size = 8 * self.pool.size
+        batch_size = BATCH_SERIES * PROGRAMS_PER_CHILD * self.pool.size
         no_progress = 0
 
         def make_batch(n: int) -> list[tuple]:
@@ -309,14 +317,15 @@ class CorpusBuilder:
                 batch.append((chart_type, spec, code, code_hash, n_tokens))
             return batch
 
+        def render(codes: list[str], box: dict) -> None:
+            box["results"] = self.pool.map(codes, extract=False, per_child=PROGRAMS_PER_CHILD)
+
         batch = make_batch(min(batch_size, target))
         while len(rows) < target:
             # render this batch in a thread while the next one is generated here; the next one
             # holds only what is still missing if everything in flight is accepted
-            box = {}
-            thread = threading.Thread(  # joined below, inside this iteration: the loop variables are current
-                target=lambda: box.update(results=self.pool.map([b[2] for b in batch], extract=False))  # noqa: B023
-            )
+            box: dict = {}
+            thread = threading.Thread(target=render, args=([b[2] for b in batch], box))
             thread.start()
             next_batch = make_batch(min(batch_size, max(0, target - len(rows) - len(batch))))
             thread.join()

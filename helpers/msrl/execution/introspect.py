@@ -258,6 +258,14 @@ def install() -> None:
     plt.close = remembering_close
 
 
+def reset() -> None:
+    """Forget the previous program's calls, colours, texts and figures (the next program of a
+    series of trusted programs starts from nothing, as in a child of its own)."""
+    _state.update(depth=0, in_tick=0, saved=None)
+    for key in ("calls", "colors", "texts", "tick_texts", "closed"):
+        _state[key].clear()
+
+
 def chosen_figure():
     """The figure to render: the one last passed to savefig, else the current one, else the last
     closed figure that has axes. None if the program drew nothing."""

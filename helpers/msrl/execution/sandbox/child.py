@@ -1,8 +1,15 @@
-"""One sandboxed job, inside the forked child: jail, run the program, render, introspect, report.
+"""One sandboxed job, inside the forked child: jail, run the program(s), render, introspect, report.
 
-The child writes one message to the result pipe: ``MSRL`` + 4-byte header length + JSON header
-(status, error, stdout/stderr tails, record) + the PNG bytes. It always ends with ``os._exit`` so
-nothing of the worker's state (atexit handlers, buffered files) runs twice.
+For each program the child writes one message to the result pipe: ``MSRL`` + 4-byte header length +
+JSON header (status, error, stdout/stderr tails, record, ``png_bytes``) + the PNG bytes. It always
+ends with ``os._exit`` so nothing of the worker's state (atexit handlers, buffered files) runs twice.
+
+A child normally runs one program. It runs a series of programs only when they are trusted: the
+corpus's own emitters' output, never model-written code. Between two programs of a series the child
+resets what a chart program changes (figures, rcParams, seaborn's theme and palette, which live in
+rcParams, seaborn's colour codes, the random generators, its working directory and introspection counts), so that each
+program draws what it would in a child of its own; a test compares the PNGs of both ways. A hostile
+program could still leave state for the next one, which is why model code never runs in a series.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ class _Tail(io.TextIOBase):
 
 
 def _send(fd: int, header: dict, png: bytes = b"") -> None:
-    payload = json.dumps(header).encode()
+    payload = json.dumps({**header, "png_bytes": len(png)}).encode()
     data = MAGIC + struct.pack(">I", len(payload)) + payload + png
     view = memoryview(data)
     while view:
@@ -55,29 +62,88 @@ def _error_text(exc: BaseException, filename: str) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def run(code: str, job_dir: str, result_fd: int, options: dict, base_address_space: int) -> None:
+def run(codes: list[str], job_dir: str, result_fd: int, options: dict, base_address_space: int) -> None:
+    """Jail this process, then run the programs one after another, one message each."""
+    sent = 0
+    try:
+        _jail(job_dir, options, base_address_space, len(codes))
+        fresh = _fresh_state()
+        for i, code in enumerate(codes):
+            if len(codes) > 1:
+                work_dir = os.path.join(job_dir, str(i))
+                os.mkdir(work_dir)
+                os.chdir(work_dir)
+                _reset(fresh)
+            header, png = _run_one(code, options)
+            _send(result_fd, header, png)
+            sent += 1
+    except BaseException as exc:  # noqa: BLE001 - the sandbox itself failed: the rest report it
+        for _ in codes[sent:]:
+            _send(result_fd, {"status": "error", "error": f"{type(exc).__name__}: {exc}", "stdout": "", "stderr": ""})
+    finally:
+        os._exit(0)
+
+
+def _jail(job_dir: str, options: dict, base_address_space: int, n_programs: int) -> None:
+    os.chdir(job_dir)
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
+    os.environ.clear()  # no secrets (API keys, tokens) reach the program
+    os.environ.update(keep, HOME=job_dir, MPLCONFIGDIR=job_dir, TMPDIR=job_dir, MPLBACKEND="Agg")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-large writes fail instead of killing
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # native writes to stdout/stderr go nowhere; Python's go to a tail
+        os.dup2(devnull, fd)
+    options["network_isolated"] = bool(options.get("isolate_network")) and jail.isolate_network()
+    jail.set_limits(
+        memory_bytes=base_address_space + int(options["memory_mb"]) * 2**20,
+        cpu_seconds=(int(options["timeout_s"]) + 1) * n_programs,
+        file_bytes=int(options["file_mb"]) * 2**20,
+    )
+    compat.install()  # the benchmark's era of matplotlib/pandas APIs (compat.py), counted by introspection
+    introspect.install()
+    jail.install_audit_hook(job_dir)
+
+
+def _fresh_state() -> dict:
+    """What a program may change that the next program of a series must not see."""
+    import random
+
+    import matplotlib
+    import numpy as np
+
+    return {
+        "rc": dict(matplotlib.rcParams),
+        "colors": dict(matplotlib.colors._colors_full_map),  # seaborn's colour codes ('b', 'g', ...) live here
+        "np": np.random.get_state(),
+        "random": random.getstate(),
+    }
+
+
+def _reset(fresh: dict) -> None:
+    import random
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    plt.close("all")
+    dict.update(matplotlib.rcParams, fresh["rc"])  # as rc_context restores them (no re-validation)
+    colors = matplotlib.colors._colors_full_map
+    colors.clear()
+    colors.update(fresh["colors"])
+    colors.cache.clear()
+    np.random.set_state(fresh["np"])
+    random.setstate(fresh["random"])
+    introspect.reset()
+
+
+def _run_one(code: str, options: dict) -> tuple[dict, bytes]:
     header = {"status": "error", "error": "", "stdout": "", "stderr": ""}
+    header["network_isolated"] = options["network_isolated"]
     png = b""
     out, err = _Tail(), _Tail()
+    sys.stdout, sys.stderr = out, err
     try:
-        os.chdir(job_dir)
-        keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
-        os.environ.clear()  # no secrets (API keys, tokens) reach the program
-        os.environ.update(keep, HOME=job_dir, MPLCONFIGDIR=job_dir, TMPDIR=job_dir, MPLBACKEND="Agg")
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-large writes fail instead of killing
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # native writes to stdout/stderr go nowhere; Python's go to a tail
-            os.dup2(devnull, fd)
-        sys.stdout, sys.stderr = out, err
-        header["network_isolated"] = bool(options.get("isolate_network")) and jail.isolate_network()
-        jail.set_limits(
-            memory_bytes=base_address_space + int(options["memory_mb"]) * 2**20,
-            cpu_seconds=int(options["timeout_s"]) + 1,
-            file_bytes=int(options["file_mb"]) * 2**20,
-        )
-        compat.install()  # the benchmark's era of matplotlib/pandas APIs (compat.py), counted by introspection
-        introspect.install()
-        jail.install_audit_hook(job_dir)
         filename = "<chart program>"
         try:
             exec(compile(code, filename, "exec"), {"__name__": "__main__", "__file__": filename})
@@ -86,7 +152,7 @@ def run(code: str, job_dir: str, result_fd: int, options: dict, base_address_spa
         except BaseException as exc:  # noqa: BLE001 - any failure of the program is a result
             header["status"] = "forbidden" if str(exc).startswith("sandbox:") else "error"
             header["error"] = _error_text(exc, filename)
-            return
+            return header, png
         png, header = _render(header, options)
     except BaseException as exc:  # noqa: BLE001 - the sandbox itself failed on this program
         header["status"] = "error"
@@ -94,10 +160,7 @@ def run(code: str, job_dir: str, result_fd: int, options: dict, base_address_spa
     finally:
         header["stdout"], header["stderr"] = out.kept, err.kept
         header["stdout_chars"] = out.total
-        try:
-            _send(result_fd, header, png)
-        finally:
-            os._exit(0)
+    return header, png
 
 
 def _render(header: dict, options: dict):

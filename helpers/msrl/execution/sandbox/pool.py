@@ -87,7 +87,7 @@ class _Worker:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self.conn = _Duplex(Connection(from_worker_r, writable=False), Connection(to_worker_w, readable=False))
-        self.queue: deque = deque()  # (job_id, code) sent and not answered yet, oldest first
+        self.queue: deque = deque()  # (indices, codes) sent and not answered yet, oldest first
         self.deadline = 0.0  # when the oldest of them counts as hung
         if not self.conn.poll(WORKER_START_TIMEOUT_S):
             self.stop()
@@ -179,51 +179,63 @@ class RenderPool:
     def render(self, code: str, **options) -> RenderResult:
         return self.map([code], **options)[0]
 
-    def map(self, codes, extract: bool = True, **options) -> list[RenderResult]:
+    def map(self, codes, extract: bool = True, per_child: int = 1, **options) -> list[RenderResult]:
         """Run every program (model replies are reduced to their first python block) in parallel.
 
         Each worker holds up to QUEUE_DEPTH jobs: the next one waits in its pipe, so a worker never
-        idles while this process (busy with other work, or waiting for the GIL) hands out jobs."""
+        idles while this process (busy with other work, or waiting for the GIL) hands out jobs.
+
+        ``per_child`` > 1 runs that many programs one after another in one child (``child``): only
+        for trusted programs (the corpus's own emitters), never for model-written code."""
         if not self._workers:
             raise RuntimeError("the pool is closed")
         opts = {**self.options, **options}
         codes = [extract_code(c) if extract else c for c in codes]
         results: list[RenderResult | None] = [None] * len(codes)
-        pending = deque(enumerate(codes))
-        budget = opts["timeout_s"] + HANG_MARGIN_S
+        step = max(1, int(per_child))
+        pending = deque(
+            (list(range(i, min(i + step, len(codes)))), codes[i : i + step]) for i in range(0, len(codes), step)
+        )
         while pending or any(w.queue for w in self._workers):
             for w in self._workers:
                 while pending and self._has_room(w, pending[0][1]):
                     job = pending.popleft()
-                    w.conn.send((job[0], job[1], opts))
+                    w.conn.send((job[0][0], job[1], opts))
                     if not w.queue:
-                        w.deadline = time.monotonic() + budget
+                        w.deadline = time.monotonic() + self._budget(opts, job)
                     w.queue.append(job)
             busy = [w for w in self._workers if w.queue]
             ready = wait([w.conn for w in busy], timeout=1.0)
             for w in busy:
                 if w.conn in ready:
                     try:
-                        job_id, raw = w.conn.recv()
+                        _, raws = w.conn.recv()
                     except (EOFError, OSError):
                         self._give_up(w, results, pending, "the sandbox worker died")
                         continue
-                    results[job_id] = _result(raw)
-                    w.queue.popleft()
-                    w.deadline = time.monotonic() + budget  # the next queued job starts now
+                    indices, _ = w.queue.popleft()
+                    for index, raw in zip(indices, raws, strict=True):
+                        results[index] = _result(raw)
+                    if w.queue:  # the next queued job starts now
+                        w.deadline = time.monotonic() + self._budget(opts, w.queue[0])
                 elif time.monotonic() > w.deadline:
                     self._give_up(w, results, pending, "the sandbox worker hung; replaced")
         return results
 
     @staticmethod
-    def _has_room(w: _Worker, code: str) -> bool:
+    def _budget(opts: dict, job) -> float:
+        return opts["timeout_s"] * len(job[1]) + HANG_MARGIN_S
+
+    @staticmethod
+    def _has_room(w: _Worker, codes: list[str]) -> bool:
         # a queued job must fit the pipe's buffer, or sending it would block until the worker is free
-        return not w.queue or (len(w.queue) < QUEUE_DEPTH and len(code) < QUEUED_CODE_CHARS)
+        return not w.queue or (len(w.queue) < QUEUE_DEPTH and sum(map(len, codes)) < QUEUED_CODE_CHARS)
 
     def _give_up(self, w: _Worker, results: list, pending: deque, error: str) -> None:
-        """The running job is reported killed; the jobs queued behind it go back to the front."""
-        index, _ = w.queue.popleft()
-        results[index] = RenderResult("killed", error=error)
+        """The running job's programs are reported killed; the jobs queued behind it go back to the front."""
+        indices, _ = w.queue.popleft()
+        for index in indices:
+            results[index] = RenderResult("killed", error=error)
         pending.extendleft(reversed(w.queue))
         self._replace(w)
 

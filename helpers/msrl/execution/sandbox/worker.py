@@ -100,8 +100,12 @@ def prepare() -> int:
     return jail.address_space_bytes()
 
 
-def run_job(code: str, options: dict, root: str, base_address_space: int) -> dict:
-    """Run one program in a forked, jailed child; return the result dict (PNG bytes included)."""
+def run_job(codes: list[str], options: dict, root: str, base_address_space: int) -> list[dict]:
+    """Run the programs in one forked, jailed child; return one result dict each (PNG bytes included).
+
+    More than one program per child only for trusted programs (see ``child``). A series whose child
+    is killed part-way (deadline, signal, flood) loses nothing: the programs it did not report run
+    again, each in a child of its own, and keep that result."""
     from msrl.execution.sandbox import child
 
     start = time.perf_counter()
@@ -112,7 +116,7 @@ def run_job(code: str, options: dict, root: str, base_address_space: int) -> dic
         try:
             os.close(read_fd)
             os.setpgid(0, 0)
-            child.run(code, job_dir, write_fd, options, base_address_space)
+            child.run(codes, job_dir, write_fd, options, base_address_space)
         finally:
             os._exit(70)
     os.close(write_fd)
@@ -120,15 +124,25 @@ def run_job(code: str, options: dict, root: str, base_address_space: int) -> dic
         os.setpgid(pid, pid)
     except OSError:
         pass  # the child already did it (or already exited)
-    data, timed_out, flooded = _read_until(read_fd, time.monotonic() + float(options["timeout_s"]))
+    deadline = time.monotonic() + float(options["timeout_s"]) * len(codes)
+    data, timed_out, flooded = _read_until(read_fd, deadline, MAX_RESULT_BYTES * len(codes))
     os.close(read_fd)
     if timed_out or flooded:
         _kill_group(pid)
     _, wait_status = os.waitpid(pid, 0)
     _kill_group(pid)  # anything the program left behind in its group
     shutil.rmtree(job_dir, ignore_errors=True)
-    result = _parse(data)
-    result["seconds"] = round(time.perf_counter() - start, 4)
+    results = _parse(data)[: len(codes)]
+    seconds = round((time.perf_counter() - start) / len(codes), 4)
+    for result in results:
+        result["seconds"] = seconds
+    if len(results) == len(codes) and not timed_out:
+        return results
+    if len(codes) > 1:
+        return results + [
+            r for code in codes[len(results) :] for r in run_job([code], options, root, base_address_space)
+        ]
+    result = {"status": None, "png": None, "record": None, "seconds": seconds}
     if timed_out:
         result.update(status="timeout", error=f"no result within {options['timeout_s']} s; killed")
     elif flooded:
@@ -138,13 +152,12 @@ def run_job(code: str, options: dict, root: str, base_address_space: int) -> dic
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         status = "timeout" if sig == signal.SIGXCPU else "killed"
         result.update(status=status, error=f"the program died from {name}", signal=name)
-        result["png"], result["record"] = None, None
-    elif result.get("status") is None:
+    else:
         result.update(status="killed", error="the program exited before the sandbox could report")
-    return result
+    return [result]
 
 
-def _read_until(fd: int, deadline: float):
+def _read_until(fd: int, deadline: float, max_bytes: int):
     chunks, size = [], 0
     while True:
         remaining = deadline - time.monotonic()
@@ -158,7 +171,7 @@ def _read_until(fd: int, deadline: float):
             return b"".join(chunks), False, False
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_RESULT_BYTES:
+        if size > max_bytes:
             return b"", False, True
 
 
@@ -169,19 +182,25 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _parse(data: bytes) -> dict:
+def _parse(data: bytes) -> list[dict]:
+    """The complete messages in the child's output, in order (a cut-off last one is dropped)."""
     from msrl.execution.sandbox.child import MAGIC
 
-    if len(data) < 8 or not data.startswith(MAGIC):
-        return {"status": None, "png": None, "record": None}
-    (length,) = struct.unpack(">I", data[4:8])
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except ValueError:
-        return {"status": None, "png": None, "record": None}
-    header["png"] = data[8 + length :] or None
-    header.setdefault("record", None)
-    return header
+    results, at = [], 0
+    while len(data) >= at + 8 and data.startswith(MAGIC, at):
+        (length,) = struct.unpack(">I", data[at + 4 : at + 8])
+        try:
+            header = json.loads(data[at + 8 : at + 8 + length])
+            png_end = at + 8 + length + int(header.pop("png_bytes"))
+        except (ValueError, KeyError, TypeError):
+            break
+        if png_end > len(data):
+            break
+        header["png"] = data[at + 8 + length : png_end] or None
+        header.setdefault("record", None)
+        results.append(header)
+        at = png_end
+    return results
 
 
 def main(read_fd: int, write_fd: int) -> None:
@@ -201,17 +220,13 @@ def main(read_fd: int, write_fd: int) -> None:
                 break
             if job is None:
                 break
-            job_id, code, options = job
+            job_id, codes, options = job
             try:
-                result = run_job(code, options, root, base)
+                results = run_job(codes, options, root, base)
             except Exception as exc:  # the worker must survive anything a job does
-                result = {
-                    "status": "error",
-                    "error": f"sandbox failure: {type(exc).__name__}: {exc}",
-                    "png": None,
-                    "record": None,
-                }
-            replies.send((job_id, result))
+                failure = {"status": "error", "error": f"sandbox failure: {type(exc).__name__}: {exc}"}
+                results = [{**failure, "png": None, "record": None} for _ in codes]
+            replies.send((job_id, results))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
