@@ -13,7 +13,8 @@ code tokenizer, trained first on a sample of programs). After rendering in the s
 fails; the image is (nearly) blank; the image's 256-bit difference hash is within 10 bits of an
 accepted image (any split, so no near-copy of an eval chart is trained on). Candidates of a chart
 type whose share of the shard is already accepted or in flight are not generated, so almost every
-render is kept.
+render is kept. Renders run eight programs to a sandbox child (``PROGRAMS_PER_CHILD``): they are our
+emitters' own code, and the child resets chart state between them (``sandbox.child``).
 
 For the paper scale (millions of pairs): run one build per machine with disjoint ``--shard-range``
 style partitions of the shard numbers and a pool of one worker per core; shards merge by listing.

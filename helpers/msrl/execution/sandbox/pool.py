@@ -1,4 +1,5 @@
-"""The renderer pool: N long-lived sandbox workers, each forking a jailed child per job.
+"""The renderer pool: N long-lived sandbox workers, each forking a jailed child per job (one program,
+or a series of trusted programs: ``map(..., per_child=n)``).
 
 Use it for every execution of model-written code (corpus building, rewards, evaluation)::
 
