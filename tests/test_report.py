@@ -68,6 +68,9 @@ def _fake_run(run_dir):
             "compute": "per sample",
             "flattens_at": {"uniform": {"low_level": 400}, "token_weighted": {"low_level": None}},
             "curves": {"low_level": {"uniform": [[100, 2.0, 0.5], [400, 9.0, 1.0]]}},
+            "runs": [
+                {"variant": "uniform", "size": 400, "seed": s, "train_seconds": t} for s, t in ((0, 60.0), (1, 120.0))
+            ],
         },
     )
     write_json(
@@ -100,7 +103,7 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert "96.5" in text  # the paper's figure, labelled for orientation
     assert "4-step vision warm-up" in text and "chart type 50 %" in text and "fp32 (CPU (AVX2): slower)" in text
     assert "uniform low level 400" in text and "token_weighted low level no plateau within these sizes" in text
-    assert "| uniform | 400 | 9.0 ± 1.0 |" in text
+    assert "| uniform | 400 | 1.5 | 9.0 ± 1.0 |" in text  # SFT minutes: the mean over the two seeds
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")

@@ -62,15 +62,24 @@ def _sft_line(sft: dict) -> str:
     return line + "."
 
 
-def _plateau_table(curves: dict) -> str:
-    """Mean ± std over seeds per (loss, size) for the headline metrics."""
-    metrics = [m for m in ("execution_rate", "low_level", "type_named", "type", "color") if m in curves]
+def _plateau_table(curves: dict, runs: list[dict]) -> str:
+    """Mean ± std over seeds per (loss, size) for the headline metrics, with the minutes of SFT that
+    reached each point (the score-against-minutes trade-off at this scale)."""
+    metrics = [m for m in ("execution_rate", "low_level", "type_named", "type", "color", "text") if m in curves]
     rows = {}
     for metric in metrics:
         for variant, points in curves[metric].items():
             for size, mean, std in points:
                 rows.setdefault((variant, size), {"loss": variant, "pairs": size})[metric] = f"{mean:.1f} ± {std:.1f}"
-    return markdown_table(list(rows.values()), ["loss", "pairs", *metrics]) if rows else ""
+    seconds: dict = {}
+    for run in runs:
+        if run.get("train_seconds") is not None:
+            seconds.setdefault((run["variant"], run["size"]), []).append(run["train_seconds"])
+    for key, values in seconds.items():
+        if key in rows:
+            rows[key]["SFT minutes"] = f"{sum(values) / len(values) / 60:.1f}"
+    columns = ["loss", "pairs", *(["SFT minutes"] if seconds else []), *metrics]
+    return markdown_table(list(rows.values()), columns) if rows else ""
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
@@ -122,7 +131,7 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         + "; ".join(f"{variant} {_flattens(knees)}" for variant, knees in plateau.get("flattens_at", {}).items())
         + ".",
         "",
-        _plateau_table(plateau.get("curves", {})),
+        _plateau_table(plateau.get("curves", {}), plateau.get("runs", [])),
         "",
         *_figures(run_dir, "03"),
         "",
