@@ -6,10 +6,11 @@ ends with ``os._exit`` so nothing of the worker's state (atexit handlers, buffer
 
 A child normally runs one program. It runs a series of programs only when they are trusted: the
 corpus's own emitters' output, never model-written code. Between two programs of a series the child
-resets what a chart program changes (figures, rcParams, seaborn's theme and palette, which live in
-rcParams, seaborn's colour codes, the random generators, its working directory and introspection counts), so that each
-program draws what it would in a child of its own; a test compares the PNGs of both ways. A hostile
-program could still leave state for the next one, which is why model code never runs in a series.
+resets what a chart program changes: figures, rcParams (seaborn's theme and palette live there),
+seaborn's colour codes, the random generators, its working directory and the introspection counts.
+Each program then draws what it would in a child of its own; a test compares the PNGs of both ways.
+A hostile program could still leave state for the next one, which is why model code never runs in a
+series.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def _parse(data: bytes) -> list[dict]:
         try:
             header = json.loads(data[at + 8 : at + 8 + length])
             png_end = at + 8 + length + int(header.pop("png_bytes"))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # not a message the child wrote
             break
         if png_end > len(data):
             break
