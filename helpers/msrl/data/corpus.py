@@ -51,7 +51,8 @@ MIN_INK = 0.01  # share of non-background pixels below which an image is "blank"
 # Corpus programs are our emitters' own code, so the sandbox may run several in one child (the
 # fork and its copy-on-write faults are paid once per series): on 400 corpus programs, 8 per child
 # drew 33.8 charts/s against 23.3 one per child (Intel Xeon, 2 workers), with the same PNGs, records
-# and image statistics for 400 of 400.
+# and image statistics for 400 of 400 (a rerun: 399; the other is a seaborn line whose bootstrapped band
+# is random, and it differed as much between two runs at one per child).
 PROGRAMS_PER_CHILD = 8
 # Series per worker in one rendered batch: 4 gave 27.3 pairs/s in the build, 2 26.4 and 1 16.6 (a
 # batch waits for its slowest series, and the next batch is generated while this one renders).
