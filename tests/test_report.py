@@ -104,6 +104,9 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert "4-step vision warm-up" in text and "chart type 50 %" in text and "fp32 (CPU (AVX2): slower)" in text
     assert "uniform low level 400" in text and "token_weighted low level no plateau within these sizes" in text
     assert "| uniform | 400 | 1.5 | 9.0 ± 1.0 |" in text  # SFT minutes: the mean over the two seeds
+    assert "ChartMimic not scored" in text  # no ChartMimic row: the report says so
+    with_chartmimic = {"scale": "small", "table": [*rows, {**rows[0], "set": "ChartMimic"}], "notes": []}
+    assert "ChartMimic not scored" not in report.write_report(run_dir, with_chartmimic, "make run").read_text()
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{report.README_START}\nold results\n{report.README_END}\nrest\n")

@@ -75,3 +75,19 @@ def test_a_fresh_clone_finds_no_finished_stage(tmp_path):
         ).stdout
         assert f"0 stage(s) done in {clone / 'outputs' / scale}" in status, status
         assert status.count("to run") == len(paths.STAGES)
+
+
+def test_kernels_get_the_malloc_settings_unless_the_user_set_them(monkeypatch):
+    """The kernels' environment: the runner's pid and glibc's malloc settings, a user's value kept,
+    and everything restored after the series."""
+    import os
+
+    from msrl.run import KERNEL_MALLOC_ENV, _kernel_environment
+
+    monkeypatch.delenv("MALLOC_MMAP_MAX_", raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "123")
+    with _kernel_environment():
+        assert os.environ["MALLOC_MMAP_MAX_"] == KERNEL_MALLOC_ENV["MALLOC_MMAP_MAX_"] == "0"
+        assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"
+        assert os.environ[paths.RUNNER_PID_ENV] == str(os.getpid())
+    assert "MALLOC_MMAP_MAX_" not in os.environ and os.environ["MALLOC_TRIM_THRESHOLD_"] == "123"

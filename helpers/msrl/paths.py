@@ -24,6 +24,7 @@ RESULTS_DIR = REPO_ROOT / "results"  # what `make report` keeps in git from a fi
 CHARTMIMIC_DIR = Path(
     os.environ.get("MSRL_CHARTMIMIC_DIR", REPO_ROOT.parent / "shared" / "benchmarks" / "chartmimic_direct_v1")
 )
+MISSING_CHARTMIMIC = "ChartMimic not scored, no benchmark folder at"  # said by stages and the report
 
 # Stage order of the notebook series; a stage's folder has the same name as its notebook.
 STAGES = (

@@ -48,6 +48,14 @@ VERSIONED_PACKAGES = (
 )
 
 
+# glibc malloc settings for the kernels (each a process the runner starts; glibc reads them at start).
+# By default glibc serves every allocation above 32 MB (a batch's logits: 8 x 450 tokens x 4,096 x
+# 4 bytes = 59 MB) with a fresh mmap and unmaps it on free, so each SFT step faulted in ~77,000 new
+# pages. Serving them from the heap and keeping freed memory there: 12,000 faults per step and
+# 9 % faster steps (README, Benchmarks). A value the user has set is kept.
+KERNEL_MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(16 * 2**30)}
+
+
 class StageFailed(RuntimeError):
     """A notebook stage raised; the message names the notebook, the cell and the error."""
 
@@ -205,23 +213,27 @@ def run_series(
     notebooks = select(discover(Path(notebook_dir or paths.NOTEBOOK_DIR)), only)
     progress = sys.stdout.isatty() if progress is None else progress
     echo = echo or (lambda message: print(message, flush=True))
-    with runner_lock(run_dir), _watched_by_kernels():
+    with runner_lock(run_dir), _kernel_environment():
         return _run_stages(scale, seed, run_dir, notebooks, force, overrides, progress, echo)
 
 
 @contextlib.contextmanager
-def _watched_by_kernels():
-    """Name this process in ``MSRL_RUNNER_PID`` for the block: the kernels it starts inherit it and
-    exit when it dies (msrl.stage); the variable is restored afterwards."""
-    previous = os.environ.get(paths.RUNNER_PID_ENV)
-    os.environ[paths.RUNNER_PID_ENV] = str(os.getpid())
+def _kernel_environment():
+    """The environment the kernels started in the block inherit, restored afterwards:
+    ``MSRL_RUNNER_PID`` names this process, so they exit when it dies (msrl.stage), and
+    ``KERNEL_MALLOC_ENV`` where the user has not set those variables."""
+    wanted = {paths.RUNNER_PID_ENV: str(os.getpid())}
+    wanted.update({k: v for k, v in KERNEL_MALLOC_ENV.items() if k not in os.environ})
+    previous = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(paths.RUNNER_PID_ENV, None)
-        else:
-            os.environ[paths.RUNNER_PID_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _run_stages(scale, seed, run_dir: Path, notebooks, force, overrides, progress, echo) -> dict:

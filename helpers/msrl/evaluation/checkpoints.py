@@ -17,12 +17,13 @@ input, however high its scores.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from msrl.data.emit import PLAN_PREFIX
 from msrl.execution.sandbox import RenderPool, RenderResult
-from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, write_json
+from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, MISSING_CHARTMIMIC, write_json
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
 from msrl.training.generate import generate_code
 from msrl.training.grpo import run_name, seed_checkpoints
@@ -178,7 +179,10 @@ def evaluate_model(
 
 
 def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]]:
-    """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items."""
+    """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items.
+    Without the ChartMimic folder the series still runs, on the ``eval`` split alone, and says so."""
+    if preset.eval.n_chartmimic > 0 and not CHARTMIMIC_DIR.is_dir():
+        warnings.warn(f"{MISSING_CHARTMIMIC}: {CHARTMIMIC_DIR} (set MSRL_CHARTMIMIC_DIR)", stacklevel=2)
     sets = {
         "eval split": eval_split_items(corpus["eval"], preset.eval.n_eval),
         "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir),

@@ -13,7 +13,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from msrl.paths import FIGURES_DIR, MANIFEST, METRICS, REPO_ROOT, RESULTS_DIR, STAGES, read_metrics, stage_dir
+from msrl.paths import (
+    CHARTMIMIC_DIR,
+    FIGURES_DIR,
+    MANIFEST,
+    METRICS,
+    MISSING_CHARTMIMIC,
+    REPO_ROOT,
+    RESULTS_DIR,
+    STAGES,
+    read_metrics,
+    stage_dir,
+)
 
 REPORT_FILE = "REPORT.md"
 
@@ -138,6 +149,7 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         "## Final table (mean ± std over seeds; [95 % bootstrap interval over items])",
         markdown_table(final["table"], columns),
         "",
+        *_missing_sets(final["table"]),
         "Judge: " + final.get("judge", "—") + ". Execution rate, low-level, judge and the four F1s are in 0..100; "
         "`distinct` is the share of different programs among a model's generations (low: the same program "
         "whatever the chart); `image_gain` is low-level with each item's own image minus low-level with another "
@@ -161,6 +173,15 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
     path = run_dir / REPORT_FILE
     path.write_text("\n".join(parts))
     return path
+
+
+def _missing_sets(table: list[dict]) -> list[str]:
+    """A line (and a blank) where the run scored no ChartMimic item: a clone that does not sit beside
+    ``shared/`` runs on the ``eval`` split alone, and the report must not read as if it had both."""
+    if any(row.get("set") == "ChartMimic" for row in table):
+        return []
+    line = f"**{MISSING_CHARTMIMIC} `{CHARTMIMIC_DIR}`** (set `MSRL_CHARTMIMIC_DIR`): every row is the `eval` split."
+    return [line, ""]
 
 
 def update_readme(report: str | Path, readme: str | Path = REPO_ROOT / "README.md") -> bool:
