@@ -60,10 +60,11 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-# Every ratio of the throughput issue in one run; the last two start from the series in RUN_DIR.
+# Every ratio of the throughput issue in one run; the last three start from the series in RUN_DIR.
 bench: $(STAMP)
 	$(PY) bench/bench_corpus.py && $(PY) bench/bench_sandbox.py
 	$(PY) bench/bench_generation.py --run-dir $(RUN_DIR) && $(PY) bench/bench_rewards.py --run-dir $(RUN_DIR)
+	$(PY) bench/bench_malloc.py --run-dir $(RUN_DIR)
 
 # pip's resolver on environment-gpu.yml's pip list, in a throwaway venv: installs nothing, downloads
 # package metadata only. Run on a machine that reaches PyPI.

@@ -12,6 +12,9 @@ The kernels a runner starts watch it (``msrl.stage``) and exit when it is gone, 
 leaves no notebook writing behind it. Every stage writes its records atomically and resumes from
 what is complete on disk (corpus shards, trainer checkpoints with their ``trainer_state.json``,
 evaluation files, plateau rows), which tests/test_kill_resume.py checks by SIGKILLing the series.
+
+Kernels start with glibc's malloc told to keep large blocks in the heap (``KERNEL_MALLOC_ENV``):
+with its defaults every training step mapped and faulted in its large tensors afresh.
 """
 
 from __future__ import annotations
@@ -51,8 +54,9 @@ VERSIONED_PACKAGES = (
 # glibc malloc settings for the kernels (each a process the runner starts; glibc reads them at start).
 # By default glibc serves every allocation above 32 MB (a batch's logits: 8 x 450 tokens x 4,096 x
 # 4 bytes = 59 MB) with a fresh mmap and unmaps it on free, so each SFT step faulted in ~77,000 new
-# pages. Serving them from the heap and keeping freed memory there: 12,000 faults per step and
-# 9 % faster steps (README, Benchmarks). A value the user has set is kept.
+# pages. Serving them from the heap and keeping freed memory there: 12,000 faults per step, steps 9 %
+# faster in a fresh process and 20 % faster in 02's kernel (README, Benchmarks; bench/bench_malloc.py).
+# A value the user has set is kept.
 KERNEL_MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(16 * 2**30)}
 
 

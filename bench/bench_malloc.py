@@ -1,0 +1,81 @@
+"""glibc malloc settings and SFT step time: glibc's defaults against the runner's ``KERNEL_MALLOC_ENV``.
+
+    python bench/bench_malloc.py [--run-dir outputs/small] [--steps 60] [--rounds 2]
+
+Each measurement is a fresh process that trains ``--steps`` SFT steps of the small preset from the
+run's warm-up model (02's start, as 03's runs start), on the run's corpus, and reports seconds and
+minor page faults per step. The two settings alternate (default, runner, default, runner, ...), so
+that a drift of the machine's speed hits both. A fresh process is the settings' smallest effect: in
+a notebook kernel, which has allocated and freed much more before its training starts, 02's SFT
+steps took 0.77 s with glibc's defaults and 0.62 s with the runner's settings (README, Benchmarks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from shared_setup import add_run_dir_argument, cpu_line
+
+
+def child(run_dir, steps: int) -> None:
+    import dataclasses
+    import resource
+    import tempfile
+    import warnings
+
+    from msrl.data.corpus import DATASET_DIR, load_corpus
+    from msrl.paths import CORPUS_DIR, stage_dir
+    from msrl.presets import get_preset
+    from msrl.training.sft import start_checkpoint, train_sft
+
+    warnings.filterwarnings("ignore")
+    preset = get_preset("small")
+    corpus = load_corpus(stage_dir(run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    sft = dataclasses.replace(preset.sft, vision_warmup_steps=0, save_steps=10**9)
+    with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        base = start_checkpoint(stage_dir(run_dir, "02"))
+        record = train_sft(preset, base, corpus["sft"], tmp, sft=sft, stop_at=steps)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    n = max(1, record["global_step"])
+    print(json.dumps({"step_s": record["seconds"] / n, "faults": (after.ru_minflt - before.ru_minflt) / n}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_run_dir_argument(parser)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.run_dir, args.steps)
+
+    from msrl.paths import CHECKPOINT_DIR, stage_dir
+    from msrl.run import KERNEL_MALLOC_ENV
+
+    if not (stage_dir(args.run_dir, "02") / CHECKPOINT_DIR / "config.json").exists():
+        raise SystemExit(f"no SFT run in {stage_dir(args.run_dir, '02')}: run the series first (make run)")
+    plain = {k: v for k, v in os.environ.items() if k not in KERNEL_MALLOC_ENV}
+    settings = {"glibc defaults": plain, "runner (KERNEL_MALLOC_ENV)": {**plain, **KERNEL_MALLOC_ENV}}
+    print(f"CPU: {cpu_line()}; {args.steps} SFT steps per process, small preset, from {args.run_dir}")
+    print("| setting | round | s per step | minor faults per step |")
+    print("|---|---|---|---|")
+    times: dict[str, list[float]] = {name: [] for name in settings}
+    for round_ in range(1, args.rounds + 1):
+        for name, env in settings.items():
+            command = [sys.executable, __file__, "--child", "--run-dir", str(args.run_dir), "--steps", str(args.steps)]
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            times[name].append(result["step_s"])
+            print(f"| {name} | {round_} | {result['step_s']:.3f} | {result['faults']:,.0f} |", flush=True)
+    default, runner = (min(t) for t in times.values())
+    print(f"best step time, runner / defaults: {runner / default:.2f} ({runner:.3f} s against {default:.3f} s)")
+
+
+if __name__ == "__main__":
+    main()
