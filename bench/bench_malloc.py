@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 
-from shared_setup import add_run_dir_argument, cpu_line
+from shared_setup import add_run_dir_argument, cpu_line, sft_model_and_corpus
 
 
 def child(run_dir, steps: int) -> None:
@@ -27,14 +27,11 @@ def child(run_dir, steps: int) -> None:
     import tempfile
     import warnings
 
-    from msrl.data.corpus import DATASET_DIR, load_corpus
-    from msrl.paths import CORPUS_DIR, stage_dir
-    from msrl.presets import get_preset
+    from msrl.paths import stage_dir
     from msrl.training.sft import start_checkpoint, train_sft
 
     warnings.filterwarnings("ignore")
-    preset = get_preset("small")
-    corpus = load_corpus(stage_dir(run_dir, "01") / CORPUS_DIR / DATASET_DIR)
+    preset, _, corpus = sft_model_and_corpus(run_dir)
     sft = dataclasses.replace(preset.sft, vision_warmup_steps=0, save_steps=10**9)
     with tempfile.TemporaryDirectory() as tmp:
         before = resource.getrusage(resource.RUSAGE_SELF)

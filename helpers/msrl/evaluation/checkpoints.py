@@ -85,10 +85,14 @@ def eval_split_items(split, n: int) -> list[dict]:
 
 
 def chartmimic_items(n: int, pool: RenderPool, run_dir: str | Path) -> list[dict]:
-    """Up to ``n`` ChartMimic items whose reference runs here ([] when ../shared is absent)."""
+    """Up to ``n`` ChartMimic items whose reference runs here. Without the benchmark folder: [] and a
+    warning, so that the series runs on the ``eval`` split alone and says so."""
     from PIL import Image
 
-    if n <= 0 or not CHARTMIMIC_DIR.is_dir():
+    if n <= 0:
+        return []
+    if not CHARTMIMIC_DIR.is_dir():
+        warnings.warn(f"{MISSING_CHARTMIMIC}: {CHARTMIMIC_DIR} (set MSRL_CHARTMIMIC_DIR)", stacklevel=3)
         return []
     cache = Path(run_dir) / CACHE_DIR / "chartmimic_records.json"
     records = json.loads(cache.read_text()) if cache.exists() else {}
@@ -179,10 +183,7 @@ def evaluate_model(
 
 
 def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]]:
-    """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items.
-    Without the ChartMimic folder the series still runs, on the ``eval`` split alone, and says so."""
-    if preset.eval.n_chartmimic > 0 and not CHARTMIMIC_DIR.is_dir():
-        warnings.warn(f"{MISSING_CHARTMIMIC}: {CHARTMIMIC_DIR} (set MSRL_CHARTMIMIC_DIR)", stacklevel=2)
+    """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items."""
     sets = {
         "eval split": eval_split_items(corpus["eval"], preset.eval.n_eval),
         "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir),
