@@ -284,9 +284,10 @@ SMALL = Preset(
     model=ModelPreset(base="tiny", max_pixels=224 * 224),
     # 1,500 steps of batch 8 (4 epochs of the 3,000 pairs) at lr 2e-3, cosine, bf16 where it is faster
     # (precision.py). On 300 rl-split items (seed 0, one corpus) 750 steps executed 80 % (low-level 42),
-    # 1,125 steps 79 % (43), 1,500 steps 89 % (49): about 6 more minutes (results/LOG.md). First 800 steps of vision warm-up (chart type and palette from the mean image
-    # token, ~3 min), then SFT with the vision tower frozen: without both, the model wrote one chart
-    # type for every input (README, Results: what we tried).
+    # 1,125 steps 79 % (43), 1,500 steps 89 % (49), for 5-8 more minutes (results/LOG.md).
+    # First 800 steps of vision warm-up (chart type and palette from the mean image token, ~3 min),
+    # then SFT with the vision tower frozen: without both, the model wrote one chart type for every
+    # input (README, Results: what we tried).
     sft=SFTPreset(
         lr=2e-3,
         batch_size=8,
