@@ -303,7 +303,7 @@ SMALL = Preset(
     # One pass (plateau.py): 02's own run (seed 0) and a seed-1 run, scored after 1,200-3,000 pairs
     # seen once each (150-375 steps); the token-weighted loss with seed 0. Fresh runs per size scored
     # 0 everywhere (per sample: 4-50 steps; per run: 150 steps at 100/400/1,600 pairs); a model
-    # writes code from ~200 steps on, and 03 can afford one more 02 run, not one per size.
+    # writes code from ~200 steps on, and 03 can afford ~750 more steps, not a run per size.
     plateau=PlateauPreset(
         sizes=(1200, 1800, 2400, 3000),
         seeds=(0, 1),
