@@ -28,13 +28,16 @@ def _runner(run_dir: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _wait(condition, timeout: float, what: str, runner: subprocess.Popen | None = None) -> None:
+def _wait(
+    condition, timeout: float, what: str, runner: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if condition():
             return
         if runner is not None and runner.poll() is not None:
-            raise AssertionError(f"the runner ended (rc {runner.returncode}) before {what}")
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise AssertionError(f"the runner ended (rc {runner.returncode}) before {what}\n{tail}")
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -43,7 +46,7 @@ def _kill_when(run_dir: Path, log: Path, ready, what: str, group: bool) -> None:
     """Start a runner, SIGKILL it (or its whole process group) once ``ready()``, and check that
     nothing it started is left running."""
     runner = _runner(run_dir, log)
-    _wait(ready, 240, what, runner)
+    _wait(ready, 240, what, runner, log)
     tree = descendants(runner.pid)
     assert tree, "the runner has started its kernel"
     if group:

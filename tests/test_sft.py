@@ -95,11 +95,12 @@ def test_content_token_weights_favour_digits_and_rare_tokens(smoke_corpus):
 
 
 def test_an_interrupted_checkpoint_save_is_skipped_on_resume(tmp_path):
-    for step, complete in ((2, True), (10, True), (12, False)):
+    # 12: killed before its state was written; 14: killed while writing it
+    for step, state in ((2, "{}"), (10, "{}"), (12, None), (14, '{"global_step": 1')):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state)
     assert sft.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")
     assert sft.last_checkpoint(tmp_path / "missing") is None
 

@@ -150,13 +150,22 @@ def _trainer_class():
 
 
 def last_checkpoint(trainer_dir: Path) -> str | None:
-    """The newest complete checkpoint. The Trainer writes trainer_state.json last, so a folder without
-    it is a save that a kill interrupted (the GRPO kill-and-resume test caught one) and is skipped."""
+    """The newest complete checkpoint. The Trainer writes trainer_state.json last, so a folder whose
+    state is missing or does not parse is a save that a kill interrupted and is skipped (the GRPO
+    kill-and-resume test caught a missing one; CI caught a kill while the file was being written)."""
     checkpoints = sorted(
-        (p for p in Path(trainer_dir).glob("checkpoint-*") if (p / "trainer_state.json").exists()),
+        (p for p in Path(trainer_dir).glob("checkpoint-*") if _complete(p / "trainer_state.json")),
         key=lambda p: int(p.name.split("-")[-1]),
     )
     return str(checkpoints[-1]) if checkpoints else None
+
+
+def _complete(state_file: Path) -> bool:
+    try:
+        read_json(state_file)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 DONE_FILE = "sft_done.json"
