@@ -39,7 +39,11 @@ def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
 
     # a stage that has not succeeded is not skipped on resume
     run_series("smoke", tmp_path, notebook_dir=TOY, echo=messages.append)
-    assert paths.read_json(tmp_path / "manifest.json")["stages"]["02_sft"]["status"] == "ok"
+    manifest = paths.read_json(tmp_path / "manifest.json")
+    assert manifest["stages"]["02_sft"]["status"] == "ok"
+    # each finished stage names the commit it ran at (a continued run can mix commits)
+    assert "git_commit" in manifest["stages"]["02_sft"]
+    assert manifest["stages"]["02_sft"]["git_commit"] == manifest["git_commit"]
 
 
 def test_runner_refuses_to_mix_scales_in_one_run_dir(tmp_path):

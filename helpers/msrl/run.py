@@ -272,7 +272,13 @@ def _run_stages(scale, seed, run_dir: Path, notebooks, force, overrides, progres
             manifest["stages"][stage] = {"status": "failed", "finished": _now(), "error": message}
             paths.write_json(manifest_path, manifest)
             raise StageFailed(message)
-        manifest["stages"][stage] = {"status": "ok", "finished": _now(), "seconds": round(seconds, 1)}
+        # Each stage names the commit it ran at: a run continued after a commit mixes two.
+        manifest["stages"][stage] = {
+            "status": "ok",
+            "finished": _now(),
+            "seconds": round(seconds, 1),
+            "git_commit": manifest["git_commit"],
+        }
         paths.write_json(manifest_path, manifest)
         echo(f"{tag}: ok in {seconds:.1f} s")
     echo(f"series finished in {time.perf_counter() - series_start:.1f} s; results in {run_dir}")
