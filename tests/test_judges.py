@@ -101,6 +101,34 @@ def test_a_corrupt_candidate_image_scores_zero_with_the_reason(reference):
     assert score.total == 0.0 and "unreadable image" in score.notes[0]
 
 
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract OCR not installed (make test installs it)")
+def test_batched_ocr_reads_what_one_call_per_image_reads(monkeypatch):
+    from PIL import Image
+
+    images = [draw(title="Sales by region"), Image.new("RGB", (384, 256), "white"), draw(title="Profit per quarter")]
+    images.append(draw(kind="line", title="Costs"))
+    expected = []
+    for image in images:
+        monkeypatch.setattr(ocr, "_cache", type(ocr._cache)())
+        expected.append(ocr.words(image))
+    assert "profit" in expected[2] and expected[1] == []  # a blank page keeps its place
+    calls = []
+    run = ocr.subprocess.run
+    monkeypatch.setattr(ocr.subprocess, "run", lambda *a, **k: calls.append(a) or run(*a, **k))
+    monkeypatch.setattr(ocr, "_cache", type(ocr._cache)())
+    assert ocr.words_many(images, workers=2) == expected
+    assert len(calls) == 2  # one Tesseract start per worker, not one per image
+
+
+def test_score_many_gives_what_score_gives_pair_by_pair(reference):
+    candidates = [draw(), draw(kind="line"), None, b"not a png", draw(title="Profit per quarter", color="tab:red")]
+    together = embedded.EmbeddedJudge().score_many([reference] * len(candidates), candidates)
+    one_by_one = [embedded.EmbeddedJudge().score(reference, c) for c in candidates]
+    assert [s.parts for s in together] == [s.parts for s in one_by_one]
+    assert [s.total for s in together] == [s.total for s in one_by_one]
+    assert "unreadable image" in together[3].notes[0]
+
+
 # ----------------------------------------------------------------------------------------------
 # the MLLM judge against a loopback server
 

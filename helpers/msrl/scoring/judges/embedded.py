@@ -49,7 +49,8 @@ def _load(image):
 
 
 class _View:
-    """One image's pixels and masks, computed once per image."""
+    """One image's pixels, masks and per-image features, computed once per image (a reference is
+    shared by a GRPO group's rollouts)."""
 
     def __init__(self, image):
         self.image = _load(image)
@@ -62,6 +63,9 @@ class _View:
         self.ink = np.abs(rgb - self.background).max(axis=2) > 0.08
         saturation = rgb.max(axis=2) - rgb.min(axis=2)
         self.colour_ink = self.ink & (saturation > 0.15)
+        self.orientation_hist = _orientation_hist(self)
+        self.filled_share = _filled_share(self)
+        self.colours = dominant_colours(self)
 
 
 def _orientation_hist(view: _View) -> np.ndarray:
@@ -81,8 +85,8 @@ def _filled_share(view: _View) -> float:
 
 
 def chart_type_score(a: _View, b: _View) -> float:
-    intersection = float(np.minimum(_orientation_hist(a), _orientation_hist(b)).sum())
-    fill = 1.0 - abs(_filled_share(a) - _filled_share(b))
+    intersection = float(np.minimum(a.orientation_hist, b.orientation_hist).sum())
+    fill = 1.0 - abs(a.filled_share - b.filled_share)
     return 0.7 * intersection + 0.3 * fill
 
 
@@ -157,7 +161,7 @@ def style_score(a: _View, b: _View) -> float:
 
     from msrl.scoring.metrics import color_similarity, prf
 
-    ca, cb = dominant_colours(a), dominant_colours(b)
+    ca, cb = a.colours, b.colours
     if not ca and not cb:
         return 1.0
     if not ca or not cb:
@@ -196,8 +200,9 @@ assert set(SCORERS) == set(DIMENSIONS)
 
 
 class EmbeddedJudge:
-    """Deterministic image-only judge; ``score_many`` scores pairs on ``workers`` threads (the OCR
-    subprocesses are what takes time, and they run in parallel)."""
+    """Deterministic image-only judge; ``score_many`` reads the words of all its images first, in
+    ``workers`` parallel Tesseract calls (OCR is what takes time), then scores the pairs on
+    ``workers`` threads."""
 
     backend = "embedded"
 
@@ -209,14 +214,18 @@ class EmbeddedJudge:
         sources = (Path(path).read_bytes() for path in (__file__, ocr.__file__))
         self._version = score_key(self.backend, str(use_ocr and ocr.available()), *sources)
 
-    def score(self, reference, candidate) -> JudgeScore:
+    def score(self, reference, candidate, views: dict | None = None) -> JudgeScore:
+        """``views`` (image digest -> ``_View``) lets ``score_many`` build a shared reference once."""
         if candidate is None:
             return failed_score(self.backend)
-        key = score_key(self._version, image_digest(reference), image_digest(candidate))
+        ref_digest, cand_digest = image_digest(reference), image_digest(candidate)
+        key = score_key(self._version, ref_digest, cand_digest)
         parts = self.store.get(key)
         if parts is None:
+            views = {} if views is None else views
             try:
-                a, b = _View(reference), _View(candidate)
+                a = views.get(ref_digest) or _View(reference)
+                b = views.get(cand_digest) or _View(candidate)
             except Exception as exc:  # a corrupt image: a clear score of 0, with the reason (not kept)
                 return JudgeScore(
                     0.0,
@@ -238,5 +247,26 @@ class EmbeddedJudge:
     def score_many(self, references, candidates) -> list[JudgeScore]:
         from concurrent.futures import ThreadPoolExecutor
 
+        references, candidates = list(references), list(candidates)
+        pending = [
+            (r, c)
+            for r, c in zip(references, candidates)
+            if c is not None and self.store.get(score_key(self._version, image_digest(r), image_digest(c))) is None
+        ]
+        # Each reference once (a GRPO group shares one), then every image's words in one OCR batch.
+        views = {}
+        for reference in {image_digest(r): r for r, _ in pending}.values():
+            try:
+                views[image_digest(reference)] = _View(reference)
+            except Exception:  # noqa: S112 (``score`` reports the unreadable image)
+                continue
+        if self.use_ocr and ocr.available():
+            images = []
+            for reference, candidate in pending:
+                try:
+                    images += [_load(reference), _load(candidate)]
+                except Exception:  # noqa: S112 (``score`` reports the unreadable image)
+                    continue
+            ocr.words_many(images, workers=self.workers)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as executor:
-            return list(executor.map(self.score, references, candidates))
+            return list(executor.map(lambda r, c: self.score(r, c, views), references, candidates))
