@@ -82,7 +82,8 @@ def _read_chunk(chunk: list[tuple], timeout_s: float) -> list[list[str]]:
     with tempfile.TemporaryDirectory(prefix="msrl-ocr-") as tmp:
         paths = []
         for i, (_, image) in enumerate(chunk):
-            path = Path(tmp) / f"{i}.png"
+            # PGM, not PNG: encoding a 3x chart as PNG took longer than Tesseract's start; same pixels.
+            path = Path(tmp) / f"{i}.pgm"
             _upscaled(image).save(path)
             paths.append(str(path))
         if len(paths) == 1:
