@@ -46,6 +46,19 @@ def test_runner_runs_skips_forces_and_reports_the_failing_cell(tmp_path):
     assert manifest["stages"]["02_sft"]["git_commit"] == manifest["git_commit"]
 
 
+def test_each_stage_names_the_commit_it_started_at_and_a_change_while_it_ran(tmp_path, monkeypatch):
+    import msrl.run
+
+    # run start, then per stage: its start and its finish (the tree changes while 02 runs)
+    commits = iter(["a", "b", "b", "c", "d"])
+    monkeypatch.setattr(msrl.run, "git_commit", lambda: next(commits))
+    manifest = run_series("smoke", tmp_path, notebook_dir=TOY, echo=lambda _: None)
+    assert manifest["stages"]["01_data"]["git_commit"] == "b"
+    assert "git_commit_at_finish" not in manifest["stages"]["01_data"]
+    assert manifest["stages"]["02_sft"]["git_commit"] == "c"
+    assert manifest["stages"]["02_sft"]["git_commit_at_finish"] == "d"
+
+
 def test_runner_refuses_to_mix_scales_in_one_run_dir(tmp_path):
     run_series("smoke", tmp_path, notebook_dir=TOY, only=["01"], echo=lambda m: None)
     with pytest.raises(SystemExit, match="scale=smoke"):

@@ -259,6 +259,9 @@ def _run_stages(scale, seed, run_dir: Path, notebooks, force, overrides, progres
             echo(f"{tag}: done earlier, skipped (--force to run again)")
             continue
         echo(f"{tag}: running at scale={scale} ...")
+        # Read when the stage starts (its kernel imports the working tree then), not once per run:
+        # a commit made while a series runs is what the later stages run.
+        commit = git_commit()
         manifest["stages"][stage] = {"status": "running", "started": _now()}
         paths.write_json(manifest_path, manifest)
         try:
@@ -273,12 +276,11 @@ def _run_stages(scale, seed, run_dir: Path, notebooks, force, overrides, progres
             paths.write_json(manifest_path, manifest)
             raise StageFailed(message)
         # Each stage names the commit it ran at: a run continued after a commit mixes two.
-        manifest["stages"][stage] = {
-            "status": "ok",
-            "finished": _now(),
-            "seconds": round(seconds, 1),
-            "git_commit": manifest["git_commit"],
-        }
+        entry = {"status": "ok", "finished": _now(), "seconds": round(seconds, 1), "git_commit": commit}
+        finished_at = git_commit()
+        if finished_at != commit:  # the tree changed while the stage ran: modules imported late saw it
+            entry["git_commit_at_finish"] = finished_at
+        manifest["stages"][stage] = entry
         paths.write_json(manifest_path, manifest)
         echo(f"{tag}: ok in {seconds:.1f} s")
     echo(f"series finished in {time.perf_counter() - series_start:.1f} s; results in {run_dir}")
