@@ -93,3 +93,15 @@ def test_a_killed_two_process_sft_resumes_from_a_complete_checkpoint(run_dir, tm
     assert 4 <= int(resumed.name.split("-")[1]) < 200 and done["global_step"] == 200
     # the weights came back: the Trainer's raw state-dict load (which matched no key) is not used
     assert "There were missing keys in the checkpoint model loaded" not in log.read_text()
+
+
+def test_a_finished_rank_destroys_its_process_group(tmp_path):
+    import torch.distributed as dist
+
+    from msrl.training.distributed import finish_process_group
+
+    finish_process_group()  # no group: nothing to do
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1)
+    assert dist.is_initialized()
+    finish_process_group()
+    assert not dist.is_initialized()

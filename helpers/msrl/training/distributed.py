@@ -70,6 +70,20 @@ def exit_with_launcher() -> None:
         exit_with_parent()
 
 
+def finish_process_group() -> None:
+    """Destroy the process group at the end of a rank's successful run (a no-op in one process).
+
+    Without it a rank could die of SIGABRT ("terminate called without an active exception") while
+    the interpreter shuts down, after its work was saved: Gloo's worker threads were still alive
+    (seen once in the two-process rehearsal; pytorch/pytorch#179291 describes the cause). Only on
+    success: after a failure the other ranks may be inside a collective, and destroying would hang
+    (torchtitan#1342)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def model_source(base, resume: str | None, use_lora: bool = False):
     """Where a trainer's model is loaded from: the checkpoint it resumes (full models), else ``base``."""
     return resume if resume and not use_lora else base

@@ -30,7 +30,13 @@ from pathlib import Path
 from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, RLStagePreset
 from msrl.training.curriculum import STAGE_KEYS, prompt_offset
-from msrl.training.distributed import ResumesWithFromPretrained, exit_with_launcher, model_source, use_cpu
+from msrl.training.distributed import (
+    ResumesWithFromPretrained,
+    exit_with_launcher,
+    finish_process_group,
+    model_source,
+    use_cpu,
+)
 from msrl.training.precision import choose_bf16
 from msrl.training.sft import last_checkpoint, prompt_messages
 
@@ -331,6 +337,7 @@ def main(argv=None) -> int:
     judge = make_judge(preset.judge, cache_path=out / "judge_cache.jsonl")
     with RenderPool.for_data(preset.data) as pool:
         run_stage(preset, STAGE_KEYS[int(args.stage) - 1], corpus["rl"], bases, out, pool, judge)
+    finish_process_group()
     return 0
 
 

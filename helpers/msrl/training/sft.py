@@ -29,6 +29,7 @@ from msrl.presets import Preset, SFTPreset
 from msrl.training.distributed import (
     ResumesWithFromPretrained,
     exit_with_launcher,
+    finish_process_group,
     main_process_first,
     model_source,
     use_cpu,
@@ -342,6 +343,7 @@ def main(argv=None) -> int:
     with main_process_first():
         base = base_checkpoint(preset.model, data / TOKENIZER_DIR, out / INIT_DIR, preset.seed)
     train_sft(preset, base, corpus["sft"], out)
+    finish_process_group()
     return 0
 
 
