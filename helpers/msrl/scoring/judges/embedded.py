@@ -214,18 +214,21 @@ class EmbeddedJudge:
         sources = (Path(path).read_bytes() for path in (__file__, ocr.__file__))
         self._version = score_key(self.backend, str(use_ocr and ocr.available()), *sources)
 
-    def score(self, reference, candidate, views: dict | None = None) -> JudgeScore:
-        """``views`` (image digest -> ``_View``) lets ``score_many`` build a shared reference once."""
+    def score(self, reference, candidate) -> JudgeScore:
         if candidate is None:
             return failed_score(self.backend)
-        ref_digest, cand_digest = image_digest(reference), image_digest(candidate)
-        key = score_key(self._version, ref_digest, cand_digest)
+        return self._score(reference, candidate, (image_digest(reference), image_digest(candidate)), {})
+
+    def _score(self, reference, candidate, digests: tuple, views: dict) -> JudgeScore:
+        """``digests``: the two images' ``image_digest``; ``views``: digest -> ``_View`` built already."""
+        if candidate is None:
+            return failed_score(self.backend)
+        key = score_key(self._version, *digests)
         parts = self.store.get(key)
         if parts is None:
-            views = {} if views is None else views
             try:
-                a = views.get(ref_digest) or _View(reference)
-                b = views.get(cand_digest) or _View(candidate)
+                a = views.get(digests[0]) or _View(reference)
+                b = views.get(digests[1]) or _View(candidate)
             except Exception as exc:  # a corrupt image: a clear score of 0, with the reason (not kept)
                 return JudgeScore(
                     0.0,
@@ -246,29 +249,27 @@ class EmbeddedJudge:
 
     def score_many(self, references, candidates) -> list[JudgeScore]:
         from concurrent.futures import ThreadPoolExecutor
+        from itertools import repeat
 
         references, candidates = list(references), list(candidates)
-        pending = [
-            (r, c)
-            for r, c in zip(references, candidates)
-            if c is not None and self.store.get(score_key(self._version, image_digest(r), image_digest(c))) is None
-        ]
-        # Each reference once (a GRPO group shares one), then every image's words in one OCR batch.
-        views = {}
-        for reference in {image_digest(r): r for r, _ in pending}.values():
-            try:
-                views[image_digest(reference)] = _View(reference)
-            except Exception:  # noqa: S112 (``score`` reports the unreadable image)
-                continue
-        if self.use_ocr and ocr.available():
-            images = {}  # digest -> PIL image, each image once
-            for image in (image for pair in pending for image in pair):
-                digest = image_digest(image)
-                if digest not in images:
-                    try:
-                        images[digest] = views[digest].image if digest in views else _load(image)
-                    except Exception:  # noqa: S112 (``score`` reports the unreadable image)
-                        continue
-            ocr.words_many(list(images.values()), workers=self.workers)
+        digests = [(image_digest(r), None if c is None else image_digest(c)) for r, c in zip(references, candidates)]
+        pending = {}  # digest -> image, of the pairs not scored yet; each image once
+        for (reference, candidate), (ref_digest, cand_digest) in zip(zip(references, candidates), digests):
+            if candidate is not None and self.store.get(score_key(self._version, ref_digest, cand_digest)) is None:
+                pending.setdefault(ref_digest, reference)
+                pending.setdefault(cand_digest, candidate)
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as executor:
-            return list(executor.map(lambda r, c: self.score(r, c, views), references, candidates))
+            # Each image's view once (a GRPO group shares one reference), then all words in one OCR batch.
+            built = zip(pending, executor.map(_view_or_none, pending.values()))
+            views = {digest: view for digest, view in built if view is not None}
+            if self.use_ocr and ocr.available():
+                ocr.words_many([view.image for view in views.values()], workers=self.workers)
+            return list(executor.map(self._score, references, candidates, digests, repeat(views)))
+
+
+def _view_or_none(image) -> _View | None:
+    """None for an unreadable image: ``EmbeddedJudge._score`` then reports why."""
+    try:
+        return _View(image)
+    except Exception:
+        return None
