@@ -215,9 +215,7 @@ class EmbeddedJudge:
         self._version = score_key(self.backend, str(use_ocr and ocr.available()), *sources)
 
     def score(self, reference, candidate) -> JudgeScore:
-        if candidate is None:
-            return failed_score(self.backend)
-        return self._score(reference, candidate, (image_digest(reference), image_digest(candidate)), {})
+        return self._score(reference, candidate, _pair_digests(reference, candidate), {})
 
     def _score(self, reference, candidate, digests: tuple, views: dict) -> JudgeScore:
         """``digests``: the two images' ``image_digest``; ``views``: digest -> ``_View`` built already."""
@@ -252,7 +250,7 @@ class EmbeddedJudge:
         from itertools import repeat
 
         references, candidates = list(references), list(candidates)
-        digests = [(image_digest(r), None if c is None else image_digest(c)) for r, c in zip(references, candidates)]
+        digests = [_pair_digests(r, c) for r, c in zip(references, candidates)]
         pending = {}  # digest -> image, of the pairs not scored yet; each image once
         for (reference, candidate), (ref_digest, cand_digest) in zip(zip(references, candidates), digests):
             if candidate is not None and self.store.get(score_key(self._version, ref_digest, cand_digest)) is None:
@@ -265,6 +263,11 @@ class EmbeddedJudge:
             if self.use_ocr and ocr.available():
                 ocr.words_many([view.image for view in views.values()], workers=self.workers)
             return list(executor.map(self._score, references, candidates, digests, repeat(views)))
+
+
+def _pair_digests(reference, candidate) -> tuple:
+    """The two images' ``image_digest`` (None for a missing candidate: ``_score`` fails it)."""
+    return image_digest(reference), None if candidate is None else image_digest(candidate)
 
 
 def _view_or_none(image) -> _View | None:
