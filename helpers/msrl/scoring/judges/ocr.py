@@ -33,6 +33,11 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+def clear_cache() -> None:
+    """Forget every image read so far (benchmarks that must read their images cold)."""
+    _cache.clear()
+
+
 def words(image, timeout_s: float = 20.0) -> list[str]:
     """Lower-case words (letters/digits, 2+ characters) drawn in a PIL image."""
     return words_many([image], timeout_s=timeout_s)[0]
