@@ -72,3 +72,15 @@ def test_command_line_overrides_read_numbers_in_every_spelling():
     assert parse_override("sft.bf16=auto") == ("sft.bf16", "auto")
     assert parse_override("eval.control_sets=[a, b]") == ("eval.control_sets", ["a", "b"])
     assert parse_override("judge.url=http://x:8000/v1") == ("judge.url", "http://x:8000/v1")
+
+
+def test_a_stage_runs_at_the_notebooks_seed_on_the_presets_corpus(tmp_path, monkeypatch):
+    # SEED reaches every trainer through preset.seed (an SFT seed-1 run must not train with seed 0),
+    # while the corpus seed stays, so that runs of different seeds are scored on the same items.
+    from msrl import stage as stage_module
+
+    monkeypatch.setattr(stage_module, "watch_runner", lambda: False)
+    stage = stage_module.open_stage("02_sft", "smoke", 3, str(tmp_path))
+    assert stage.seed == stage.preset.seed == 3
+    assert stage.preset.data.seed == presets.get_preset("smoke").data.seed == 0
+    assert presets.get_preset("paper").data.seed == presets.get_preset("paper").seed == 42

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from msrl import paths
@@ -95,7 +95,9 @@ def open_stage(
     name: str, scale: str, seed: int, run_dir: str = "", interactive: bool = False, overrides: dict | None = None
 ) -> Stage:
     name = paths.stage_name(name)
-    preset = get_preset(scale, overrides)
+    # The notebook's SEED is the run's seed everywhere (model init, trainers, plateau runs); the
+    # corpus keeps its own (DataPreset.seed), so that two seeds are scored on the same items.
+    preset = replace(get_preset(scale, overrides), seed=seed)
     run = Path(run_dir) if run_dir else paths.OUTPUTS_DIR / scale
     stage = Stage(
         name=name, preset=preset, seed=seed, run_dir=run.resolve(), dir=(run / name).resolve(), interactive=interactive

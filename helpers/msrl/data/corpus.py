@@ -174,7 +174,7 @@ class CorpusBuilder:
         tables = load_tables(
             self.data.tables,
             self.data.user_tables,
-            seed=self.preset.seed,
+            seed=self.data.seed,
             n_synthetic=self.data.n_synthetic_tables,
             errors=errors,
             max_per_source=self.data.max_tables_per_source,
@@ -235,7 +235,7 @@ class CorpusBuilder:
 
         if (directory / "tokenizer.json").exists():
             return AutoTokenizer.from_pretrained(str(directory))
-        generator = _Generator(tables, f"{self.preset.seed}-tokenizer", TOKENIZER_SAMPLE, 0, self.limits)
+        generator = _Generator(tables, f"{self.data.seed}-tokenizer", TOKENIZER_SAMPLE, 0, self.limits)
         texts = []
         while len(texts) < TOKENIZER_SAMPLE:
             made = generator.candidate(generator.next_type())
@@ -277,7 +277,7 @@ class CorpusBuilder:
             self.progress(f"{split}: shard {k + 1}/{math.ceil(quota / size)} ({len(rows)} pairs)")
 
     def _fill_shard(self, split: str, k: int, tables: list[Table], target: int) -> list[dict]:
-        generator = _Generator(tables, f"{self.preset.seed}-{split}-{k}", target, library_offset=k, limits=self.limits)
+        generator = _Generator(tables, f"{self.data.seed}-{split}-{k}", target, library_offset=k, limits=self.limits)
         rows: list[dict] = []
         retry_types: list[str] = []
         in_flight_hashes: set[str] = set()
