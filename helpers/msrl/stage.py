@@ -40,10 +40,14 @@ def seed_everything(seed: int) -> None:
 class Stage:
     name: str
     preset: Preset
-    seed: int
     run_dir: Path
     dir: Path
     interactive: bool = False
+
+    @property
+    def seed(self) -> int:
+        """The run's seed: the preset's, which ``open_stage`` sets to the notebook's SEED."""
+        return self.preset.seed
 
     def input(self, stage: str, *parts: str) -> Path:
         """A path inside an earlier stage's folder; a clear error if that stage has not run."""
@@ -99,9 +103,7 @@ def open_stage(
     # corpus keeps its own (DataPreset.seed), so that two seeds are scored on the same items.
     preset = replace(get_preset(scale, overrides), seed=seed)
     run = Path(run_dir) if run_dir else paths.OUTPUTS_DIR / scale
-    stage = Stage(
-        name=name, preset=preset, seed=seed, run_dir=run.resolve(), dir=(run / name).resolve(), interactive=interactive
-    )
+    stage = Stage(name=name, preset=preset, run_dir=run.resolve(), dir=(run / name).resolve(), interactive=interactive)
     stage.dir.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     watch_runner()
