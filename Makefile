@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 	$(MAKE) --no-print-directory ocr browser
 	touch $(STAMP)
 
-# The embedded judge reads chart text with Tesseract (a Debian package). Installed when we can
-# (root + apt-get); without it the judge scores the text dimension as missing and says so.
+# The embedded judge reads chart text with Tesseract in-process (tesserocr, a pip dependency); its
+# English model comes with the Debian package tesseract-ocr. Installed when we can (root + apt-get);
+# without it the judge scores the text dimension as missing and says so.
 ocr:
 	@command -v tesseract >/dev/null && exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -60,10 +61,11 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-# Every ratio of the throughput issue in one run; the last three start from the series in RUN_DIR.
+# Every ratio of the throughput issue in one run; the last four start from the series in RUN_DIR.
 bench: $(STAMP)
 	$(PY) bench/bench_corpus.py && $(PY) bench/bench_sandbox.py
-	$(PY) bench/bench_generation.py --run-dir $(RUN_DIR) && $(PY) bench/bench_rewards.py --run-dir $(RUN_DIR)
+	$(PY) bench/bench_generation.py --run-dir $(RUN_DIR) && $(PY) bench/bench_ocr.py --run-dir $(RUN_DIR)
+	$(PY) bench/bench_rewards.py --run-dir $(RUN_DIR)
 	$(PY) bench/bench_malloc.py --run-dir $(RUN_DIR)
 
 # pip's resolver on environment-gpu.yml's pip list, in a throwaway venv: installs nothing, downloads

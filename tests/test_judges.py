@@ -102,22 +102,36 @@ def test_a_corrupt_candidate_image_scores_zero_with_the_reason(reference):
 
 
 @pytest.mark.skipif(not ocr.available(), reason="Tesseract OCR not installed (make test installs it)")
-def test_batched_ocr_reads_what_one_call_per_image_reads(monkeypatch):
+def test_ocr_on_two_threads_reads_what_one_image_at_a_time_reads_with_engines_loaded_once(monkeypatch):
+    import queue
+
+    import tesserocr
     from PIL import Image
 
     images = [draw(title="Sales by region"), Image.new("RGB", (384, 256), "white"), draw(title="Profit per quarter")]
     images.append(draw(kind="line", title="Costs"))
+    monkeypatch.setattr(ocr, "_engines", queue.SimpleQueue())
+    loads = []
+    engine = tesserocr.PyTessBaseAPI
+    monkeypatch.setattr(tesserocr, "PyTessBaseAPI", lambda *a, **k: loads.append(a) or engine(*a, **k))
     expected = []
     for image in images:
         monkeypatch.setattr(ocr, "_cache", type(ocr._cache)())
         expected.append(ocr.words(image))
     assert "profit" in expected[2] and expected[1] == []  # a blank page keeps its place
-    calls = []
-    run = ocr.subprocess.run
-    monkeypatch.setattr(ocr.subprocess, "run", lambda *a, **k: calls.append(a) or run(*a, **k))
+    assert len(loads) == 1  # one engine, loaded once and kept
     monkeypatch.setattr(ocr, "_cache", type(ocr._cache)())
     assert ocr.words_many(images, workers=2) == expected
-    assert len(calls) == 2  # one Tesseract start per worker, not one per image
+    assert len(loads) <= 2  # at most one more, for the second thread
+
+
+@pytest.mark.skipif(not ocr.available(), reason="Tesseract OCR not installed (make test installs it)")
+def test_ocr_that_runs_out_of_time_says_so_and_the_engine_still_reads(monkeypatch):
+    monkeypatch.setattr(ocr, "_cache", type(ocr._cache)())
+    chart = draw(title="Profit per quarter")
+    with pytest.raises(TimeoutError, match="gave up"):
+        ocr.words(chart, timeout_s=0.001)
+    assert "profit" in ocr.words(chart)
 
 
 def test_score_many_gives_what_score_gives_pair_by_pair(reference):

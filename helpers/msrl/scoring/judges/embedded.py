@@ -10,7 +10,7 @@ They see only pixels (never the code), like the MLLM judge. Each dimension is in
 - layout: the number of long grey lines across and down (axes frames: a 1x2 grid has twice the
   vertical spines of one panel), the overlap (IoU) of the 8x8 cells that carry ink, and the
   aspect-ratio ratio.
-- text: F1 of the OCR'd words (Tesseract, msrl.scoring.judges.ocr); left out (None) without Tesseract.
+- text: F1 of the OCR'd words (Tesseract, msrl.scoring.judges.ocr); left out (None) without it.
 - data: 1 - total-variation distance between the column and row profiles of coloured ink (data
   marks are coloured; axes and text are grey), i.e. where the bars, lines and points sit.
 - style: dominant colours (up to 6) matched one-to-one by ΔE2000 similarity (msrl.scoring.metrics), F1.
@@ -200,9 +200,8 @@ assert set(SCORERS) == set(DIMENSIONS)
 
 
 class EmbeddedJudge:
-    """Deterministic image-only judge; ``score_many`` reads the words of all its images first, in
-    ``workers`` parallel Tesseract calls (OCR is what takes time), then scores the pairs on
-    ``workers`` threads."""
+    """Deterministic image-only judge; ``score_many`` reads the words of all its images first (OCR
+    is what takes time), then scores the pairs, both on ``workers`` threads."""
 
     backend = "embedded"
 
@@ -239,7 +238,7 @@ class EmbeddedJudge:
         notes = []
         if parts["text"] is None:
             notes.append(
-                "text not judged: Tesseract OCR is not installed"
+                "text not judged: Tesseract OCR (tesserocr and its English model) is not installed"
                 if self.use_ocr
                 else "text not judged: OCR switched off"
             )

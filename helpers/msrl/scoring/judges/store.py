@@ -1,7 +1,7 @@
 """Judge scores kept by key, in memory and, with a path, in a JSON-lines file shared by processes.
 
 Both judges cache through it: the MLLM judge because every request costs server time, the embedded
-judge because its OCR (Tesseract, one subprocess per image) is most of an evaluation's scoring time.
+judge because its OCR (Tesseract) is most of an evaluation's scoring time.
 The stages of a run share one file (``outputs/<run>/cache/judge_cache.jsonl``), so a model scored in 04
 is not judged again when 05, 06 and 07 re-score its stored programs (measured: README, Results). Keys
 name everything a score depends on (the judge, its version, both images), so a stale entry is never
