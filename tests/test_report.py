@@ -121,14 +121,17 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert report.main(published) == 1  # no manifest: not a run of msrl.run
     write_json(run_dir / "manifest.json", {"scale": "small", "stages": {}})
     (run_dir / "02_sft" / "checkpoint").mkdir()
+    (run_dir / "02_sft" / "evaluations").mkdir()
+    (run_dir / "02_sft" / "evaluations" / "SFT__eval_split.json").write_text('{"ids": ["eval-0"]}')
     assert report.main(published) == 0
     regenerated = readme.read_text()
     assert "old results" not in regenerated and "12.0 ± 0.0" in regenerated and regenerated.endswith("rest\n")
-    # the README points at the published copy, which holds metrics and figures but no run state
+    # the README points at the published copy, which holds metrics, figures and programs but no run state
     assert "](results/small/03_plateau/figures/plateau.png)" in regenerated
     kept = tmp_path / "results" / "small"
     assert (kept / "03_plateau" / "figures" / "plateau.png").read_bytes() == b"png"
     assert (kept / "REPORT.md").exists() and (kept / "02_sft" / "metrics.json").exists()
+    assert (kept / "02_sft" / "evaluations" / "SFT__eval_split.json").read_text() == '{"ids": ["eval-0"]}'
     assert not (kept / "02_sft" / "checkpoint").exists()
     readme.write_text("no markers")
     assert report.main(published) == 1

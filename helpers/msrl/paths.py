@@ -43,6 +43,7 @@ RUNNER_PID_ENV = "MSRL_RUNNER_PID"  # set for the kernels a runner starts: they 
 METRICS = "metrics.json"
 EXECUTED_DIR = "executed"
 FIGURES_DIR = "figures"
+EVALUATIONS_DIR = "evaluations"  # 02, 04-07: the programs each model generated, re-scored by later stages
 CORPUS_DIR = "corpus"  # 01_data: the DatasetDict on disk
 TOKENIZER_DIR = "tokenizer"  # 01_data: the code tokenizer trained on the corpus
 INIT_DIR = "init"  # 02: the model SFT starts from (tiny: freshly built), and 07's "base (untrained)"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from msrl.data.emit import PLAN_PREFIX
 from msrl.execution.sandbox import RenderPool, RenderResult
-from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, MISSING_CHARTMIMIC, write_json
+from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, EVALUATIONS_DIR, MISSING_CHARTMIMIC, write_json
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
 from msrl.training.generate import generate_code
 from msrl.training.grpo import run_name, seed_checkpoints
@@ -189,9 +189,6 @@ def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]
         "ChartMimic": chartmimic_items(preset.eval.n_chartmimic, pool, run_dir),
     }
     return {name: items for name, items in sets.items() if items}
-
-
-EVALUATIONS_DIR = "evaluations"
 
 
 def _file_name(model_name: str, set_name: str) -> str:

@@ -1,6 +1,6 @@
 """The one-page run report: ``outputs/<run>/REPORT.md`` written by stage 07 from every stage's
 metrics.json and figures; ``publish`` copies what is worth keeping in git (report, manifest, each
-stage's metrics.json and figures) to ``results/<run>/``, and the README results section is
+stage's metrics.json, figures and generated programs) to ``results/<run>/``, and the README results section is
 regenerated from that copy. ``outputs/`` is run state and never committed.
 
 Nothing here computes a result: it formats what the stages measured. The paper's published
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from msrl.paths import (
     CHARTMIMIC_DIR,
+    EVALUATIONS_DIR,
     FIGURES_DIR,
     MANIFEST,
     METRICS,
@@ -205,8 +206,9 @@ def update_readme(report: str | Path, readme: str | Path = REPO_ROOT / "README.m
 
 
 def publish(run_dir: str | Path, results_dir: str | Path) -> Path:
-    """Copy a finished run's report, manifest, metrics and figures (no checkpoints, no corpus) to
-    ``results_dir``, replacing what was there; returns the copied REPORT.md."""
+    """Copy a finished run's report, manifest, metrics, figures and evaluations (the programs each
+    model generated, by item id: runs of other seeds can then be compared item by item) to
+    ``results_dir``, replacing what was there; no checkpoints, no corpus. Returns the copied REPORT.md."""
     import shutil
 
     run_dir, results_dir = Path(run_dir), Path(results_dir)
@@ -219,8 +221,9 @@ def publish(run_dir: str | Path, results_dir: str | Path) -> Path:
         if (source / METRICS).exists():
             (results_dir / stage).mkdir()
             shutil.copy2(source / METRICS, results_dir / stage / METRICS)
-        if (source / FIGURES_DIR).is_dir():
-            shutil.copytree(source / FIGURES_DIR, results_dir / stage / FIGURES_DIR)
+        for folder in (FIGURES_DIR, EVALUATIONS_DIR):
+            if (source / folder).is_dir():
+                shutil.copytree(source / folder, results_dir / stage / folder)
     return results_dir / REPORT_FILE
 
 
