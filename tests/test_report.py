@@ -123,6 +123,8 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     (run_dir / "02_sft" / "checkpoint").mkdir()
     (run_dir / "02_sft" / "evaluations").mkdir()
     (run_dir / "02_sft" / "evaluations" / "SFT__eval_split.json").write_text('{"ids": ["eval-0"]}')
+    (run_dir / "06_ablations" / "hybrid" / "evaluations").mkdir(parents=True)
+    (run_dir / "06_ablations" / "hybrid" / "evaluations" / "hybrid__eval_split.json").write_text("{}")
     assert report.main(published) == 0
     regenerated = readme.read_text()
     assert "old results" not in regenerated and "12.0 ± 0.0" in regenerated and regenerated.endswith("rest\n")
@@ -132,6 +134,7 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert (kept / "03_plateau" / "figures" / "plateau.png").read_bytes() == b"png"
     assert (kept / "REPORT.md").exists() and (kept / "02_sft" / "metrics.json").exists()
     assert (kept / "02_sft" / "evaluations" / "SFT__eval_split.json").read_text() == '{"ids": ["eval-0"]}'
+    assert (kept / "06_ablations" / "hybrid" / "evaluations" / "hybrid__eval_split.json").exists()
     assert not (kept / "02_sft" / "checkpoint").exists()
     readme.write_text("no markers")
     assert report.main(published) == 1

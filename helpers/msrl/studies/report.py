@@ -221,9 +221,10 @@ def publish(run_dir: str | Path, results_dir: str | Path) -> Path:
         if (source / METRICS).exists():
             (results_dir / stage).mkdir()
             shutil.copy2(source / METRICS, results_dir / stage / METRICS)
-        for folder in (FIGURES_DIR, EVALUATIONS_DIR):
-            if (source / folder).is_dir():
-                shutil.copytree(source / folder, results_dir / stage / folder)
+        if (source / FIGURES_DIR).is_dir():
+            shutil.copytree(source / FIGURES_DIR, results_dir / stage / FIGURES_DIR)
+        for folder in sorted(source.rglob(EVALUATIONS_DIR)) if source.is_dir() else []:  # 06: one per ablation
+            shutil.copytree(folder, results_dir / stage / folder.relative_to(source))
     return results_dir / REPORT_FILE
 
 
