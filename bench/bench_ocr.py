@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 
 from shared_setup import add_run_dir_argument, cpu_line
@@ -51,11 +50,6 @@ def command_words(images, workers: int = 2) -> list[list[str]]:
     return result
 
 
-def f1(found: list[str], drawn: list[str]) -> float:
-    hits = sum((Counter(found) & Counter(drawn)).values())
-    return 2 * hits / max(1, len(found) + len(drawn))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_dir_argument(parser)
@@ -68,6 +62,7 @@ def main() -> None:
     from msrl.data.corpus import DATASET_DIR, load_corpus
     from msrl.paths import CORPUS_DIR, stage_dir
     from msrl.scoring.judges import ocr
+    from msrl.scoring.metrics import multiset_prf
 
     if shutil.which("tesseract") is None or not ocr.available():
         raise SystemExit("needs the tesseract command and tesserocr with an English model (make installs both)")
@@ -95,7 +90,7 @@ def main() -> None:
     print("| way | ms per chart (best of rounds) | word F1 with the drawn strings | words per chart |")
     print("|---|---|---|---|")
     for name in ways:
-        quality = sum(map(f1, words[name], drawn)) / len(images)
+        quality = sum(multiset_prf(w, d).f1 for w, d in zip(words[name], drawn)) / len(images)
         per_chart = 1000 * min(seconds[name]) / len(images)
         print(f"| {name} | {per_chart:.0f} | {quality:.3f} | {sum(map(len, words[name])) / len(images):.1f} |")
     same = sum(a == b for a, b in zip(*words.values()))

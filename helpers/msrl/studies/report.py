@@ -223,7 +223,7 @@ def publish(run_dir: str | Path, results_dir: str | Path) -> Path:
             shutil.copy2(source / METRICS, results_dir / stage / METRICS)
         if (source / FIGURES_DIR).is_dir():
             shutil.copytree(source / FIGURES_DIR, results_dir / stage / FIGURES_DIR)
-        for folder in sorted(source.rglob(EVALUATIONS_DIR)) if source.is_dir() else []:  # 06: one per ablation
+        for folder in sorted(source.rglob(EVALUATIONS_DIR)):  # 06 keeps one per ablation
             shutil.copytree(folder, results_dir / stage / folder.relative_to(source))
     return results_dir / REPORT_FILE
 
