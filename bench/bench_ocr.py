@@ -1,4 +1,4 @@
-"""The judge's OCR: Tesseract in-process (``msrl.scoring.judges.ocr``) against the Tesseract command
+"""The judge's OCR: Tesseract in-process (``msrl.execution.ocr``) against the Tesseract command
 the judge ran until 2026-12-07, on the same charts, side by side.
 
     python bench/bench_ocr.py [--run-dir outputs/small] [--charts 150] [--rounds 2]
@@ -27,7 +27,7 @@ def command_words(images, workers: int = 2) -> list[list[str]]:
     """The judge's reader until 2026-12-07: one ``tesseract`` call per worker, a list file of PGMs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from msrl.scoring.judges.ocr import _parse, _upscaled
+    from msrl.execution.ocr import _parse, _upscaled
 
     def read(chunk):
         with tempfile.TemporaryDirectory() as tmp:
@@ -60,8 +60,8 @@ def main() -> None:
     import tesserocr
 
     from msrl.data.corpus import DATASET_DIR, load_corpus
+    from msrl.execution import ocr
     from msrl.paths import CORPUS_DIR, stage_dir
-    from msrl.scoring.judges import ocr
     from msrl.scoring.metrics import multiset_prf
 
     if shutil.which("tesseract") is None or not ocr.available():

@@ -28,8 +28,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
 
+    from msrl.execution import ocr
     from msrl.execution.sandbox import RenderPool
-    from msrl.scoring.judges import make_judge, ocr
+    from msrl.scoring.judges import make_judge
     from msrl.training import curriculum
     from msrl.training.grpo import rl_prompts, train_grpo
     from msrl.training.precision import choose_bf16
@@ -49,7 +50,9 @@ def main() -> None:
     with RenderPool.for_data(preset.data) as pool, tempfile.TemporaryDirectory() as tmp:
         for name, stage in runs.items():
             stage = dataclasses.replace(stage, max_steps=args.steps, save_steps=1000)
-            prompts = rl_prompts(corpus["rl"], preset.instruction, stage.batch_size * args.steps)
+            prompts = rl_prompts(
+                corpus["rl"], preset.instruction, stage.batch_size * args.steps, ocr_prompt=preset.model.ocr_prompt
+            )
             ocr.clear_cache()  # every run reads its images cold (the runs draw the same rollouts)
             record = train_grpo(preset, stage, base, prompts, Path(tmp) / name, pool, make_judge(preset.judge))
             step_s = record["seconds"] / max(1, record["global_step"])

@@ -165,7 +165,9 @@ def main() -> None:
             use_vllm=use_vllm,
             save_steps=1000,
         )
-        prompts = rl_prompts(corpus["rl"], preset.instruction, stage.batch_size * stage.max_steps)
+        prompts = rl_prompts(
+            corpus["rl"], preset.instruction, stage.batch_size * stage.max_steps, ocr_prompt=preset.model.ocr_prompt
+        )
         phases = {"generation": "_generate", "reward": "_calculate_rewards", "step": "training_step"}
         with PhaseClock(GRPOTrainer, phases) as clock:
             grpo = train_grpo(

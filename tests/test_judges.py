@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from msrl.execution import ocr
 from msrl.scoring import judges
-from msrl.scoring.judges import embedded, mllm, ocr
+from msrl.scoring.judges import embedded, mllm
 
 
 def draw(kind="bar", title="Sales by region", color="tab:blue", values=(3, 5, 2, 6), grid=(1, 1)):

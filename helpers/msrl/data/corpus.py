@@ -23,6 +23,7 @@ style partitions of the shard numbers and a pool of one worker per core; shards 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import random
@@ -38,6 +39,7 @@ import pandas as pd
 from msrl.data.emit import emit
 from msrl.data.specs import CHART_TYPES, SEABORN_TYPES, Limits, SpecError, sample_spec
 from msrl.data.tables import SPLITS, Table, load_tables
+from msrl.execution import ocr
 from msrl.execution.normalize import normalize_or_keep
 from msrl.execution.sandbox import RenderPool
 from msrl.presets import Preset
@@ -212,10 +214,14 @@ class CorpusBuilder:
                 "spec": Value("string"),
                 "record": Value("string"),
                 "n_tokens": Value("int32"),
+                **({"chart_text": Value("string")} if self.preset.model.ocr_prompt else {}),
             }
         )
         splits = {}
         for split in SPLITS:
+            if self.preset.model.ocr_prompt:
+                for path in self._shard_paths(split):
+                    self._add_chart_text(path)
             frame = pd.concat([pd.read_parquet(p) for p in self._shard_paths(split)], ignore_index=True)
             records = frame.to_dict("list")
             records["image"] = [{"bytes": b, "path": None} for b in records.pop("png")]
@@ -227,6 +233,26 @@ class CorpusBuilder:
         return target
 
     # -- steps --------------------------------------------------------------------------------
+
+    def _add_chart_text(self, path: Path) -> None:
+        """Give a shard the text Tesseract reads in each image (``chart_text``, for the policy's
+        prompt: ModelPreset.ocr_prompt), once: the shard is rewritten atomically with the column."""
+        from PIL import Image
+
+        frame = pd.read_parquet(path)
+        if "chart_text" in frame.columns:
+            return
+        if not ocr.available():
+            raise RuntimeError(
+                "model.ocr_prompt needs Tesseract to read the corpus's charts: run `make ocr` "
+                "(Debian: apt-get install tesseract-ocr) or set model.ocr_prompt=False"
+            )
+        images = [Image.open(io.BytesIO(png)).convert("RGB") for png in frame["png"]]
+        frame["chart_text"] = ocr.texts_many(images, workers=self.data.workers)
+        tmp = path.with_suffix(".tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        self.progress(f"{path.stem}: read the text of {len(frame)} charts")
 
     def _tokenizer(self, tables: list[Table], directory: Path):
         from transformers import AutoTokenizer

@@ -27,6 +27,7 @@ from msrl.paths import CACHE_DIR, CHARTMIMIC_DIR, EVALUATIONS_DIR, MISSING_CHART
 from msrl.scoring.chartmimic import Evaluation, evaluate, load_benchmark
 from msrl.training.generate import generate_code
 from msrl.training.grpo import run_name, seed_checkpoints
+from msrl.training.prompts import chart_texts
 
 
 @dataclass
@@ -79,7 +80,13 @@ def eval_split_items(split, n: int) -> list[dict]:
     n = min(n, len(split))
     rows = split.select(range(n))
     return [
-        {"id": f"eval-{i}", "image": row["image"], "reference": json.loads(row["record"]), "type": row["chart_type"]}
+        {
+            "id": f"eval-{i}",
+            "image": row["image"],
+            "reference": json.loads(row["record"]),
+            "type": row["chart_type"],
+            "chart_text": row.get("chart_text"),  # what OCR read when the corpus was built (or None)
+        }
         for i, row in enumerate(rows)
     ]
 
@@ -167,17 +174,21 @@ def evaluate_model(
     judge=None,
     stop_repeats: int = 0,
     repetition_penalty: float = 1.0,
+    ocr_prompt: bool = False,
 ) -> ModelEvaluation:
+    images = [i["image"] for i in items]
+    texts = chart_texts(images, [i.get("chart_text") for i in items]) if ocr_prompt else None
     generated = generate_code(
         model,
         processor,
-        [i["image"] for i in items],
+        images,
         instruction,
         max_new_tokens,
         batch_size=batch_size,
         progress=progress,
         stop_repeats=stop_repeats,
         repetition_penalty=repetition_penalty,
+        chart_texts=texts,
     )
     return score(name, items, generated, pool, judge)
 
@@ -231,6 +242,7 @@ def evaluate_checkpoint(
             judge=set_judge,
             stop_repeats=preset.eval.stop_repeats,
             repetition_penalty=preset.eval.repetition_penalty,
+            ocr_prompt=preset.model.ocr_prompt,
         )
         save_evaluation(evaluation, path)
         return evaluation

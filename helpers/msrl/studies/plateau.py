@@ -213,6 +213,7 @@ def _score(preset, checkpoint: Path, row: dict, pool, eval_items: list[dict]) ->
         preset.eval.batch_size,
         stop_repeats=preset.eval.stop_repeats,
         repetition_penalty=preset.eval.repetition_penalty,
+        ocr_prompt=preset.model.ocr_prompt,
     )
     return {**scored.summary, "type_named": named_type_rate(eval_items, scored.generated)}
 

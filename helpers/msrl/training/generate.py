@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from msrl.training.sft import prompt_messages
+from msrl.training.prompts import prompt_messages
 
 
 @dataclass
@@ -84,19 +84,27 @@ def generate_code(
     max_period: int = 48,
     stats: GenerationStats | None = None,
     repetition_penalty: float = 1.0,
+    chart_texts: list[str] | None = None,
 ) -> list[str]:
+    """One program per image, in input order. ``chart_texts`` (what OCR read in each image) go into
+    the prompts when given (``ModelPreset.ocr_prompt``, msrl.training.prompts)."""
     import time
 
     import torch
     from transformers import StoppingCriteriaList
 
-    prompt = processor.apply_chat_template(prompt_messages(instruction), add_generation_prompt=True, tokenize=False)
+    texts = chart_texts if chart_texts is not None else [None] * len(images)
+    prompts = [
+        processor.apply_chat_template(prompt_messages(instruction, text), add_generation_prompt=True, tokenize=False)
+        for text in texts
+    ]
     processor.tokenizer.padding_side = "left"
     was_training = model.training
     model.eval()
     images = [image.convert("RGB") for image in images]
-    # Same-size images give same-length prompts: batch them together (less padding), keep the order.
-    order = sorted(range(len(images)), key=lambda i: (images[i].size, i))
+    # Same-size images and texts of one length give prompts of one length: batch them together (less
+    # padding), keep the order.
+    order = sorted(range(len(images)), key=lambda i: (images[i].size, len(prompts[i]), i))
     outputs: dict[int, str] = {}
     stats = stats if stats is not None else GenerationStats()
     eos = model.generation_config.eos_token_id
@@ -107,7 +115,7 @@ def generate_code(
         for first in range(0, len(order), batch_size):
             chosen = order[first : first + batch_size]
             inputs = processor(
-                text=[prompt] * len(chosen), images=[images[i] for i in chosen], return_tensors="pt", padding=True
+                text=[prompts[i] for i in chosen], images=[images[i] for i in chosen], return_tensors="pt", padding=True
             ).to(model.device)
             prompt_length = inputs["input_ids"].shape[1]
             criteria = StoppingCriteriaList(

@@ -38,19 +38,27 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16
-from msrl.training.sft import last_checkpoint, prompt_messages
+from msrl.training.prompts import prompt_messages
+from msrl.training.sft import last_checkpoint, split_chart_texts
 
 REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples
 DONE_FILE = "grpo_done.json"
 
 
-def rl_prompts(split, instruction: str, n: int, offset: int = 0):
-    """Rows ``offset .. offset+n`` of the ``rl`` split as {prompt, image, record} (stages disjoint)."""
+def rl_prompts(split, instruction: str, n: int, offset: int = 0, ocr_prompt: bool = False):
+    """Rows ``offset .. offset+n`` of the ``rl`` split as {prompt, image, record} (stages disjoint);
+    with ``ocr_prompt`` each prompt carries what OCR read in its image (msrl.training.prompts)."""
     if offset + n > len(split):
         raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")
     rows = split.select(range(offset, offset + n))
+    texts = split_chart_texts(rows) if ocr_prompt else None
     return rows.map(
-        lambda row: {"prompt": prompt_messages(instruction), "image": row["image"], "record": row["record"]},
+        lambda row, i: {
+            "prompt": prompt_messages(instruction, texts[i] if texts else None),
+            "image": row["image"],
+            "record": row["record"],
+        },
+        with_indices=True,
         remove_columns=[c for c in rows.column_names if c not in ("image", "record")],
     )
 
@@ -256,7 +264,9 @@ def run_stage(
     import dataclasses
 
     stage = stage or getattr(preset, stage_key)
-    prompts = rl_prompts(rl_split, preset.instruction, stage.n_prompts, prompt_offset(preset, stage_key))
+    prompts = rl_prompts(
+        rl_split, preset.instruction, stage.n_prompts, prompt_offset(preset, stage_key), preset.model.ocr_prompt
+    )
     records = {}
     for seed, base in bases.items():
         records[seed] = train_grpo(

@@ -35,24 +35,30 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16, cpu_name
+from msrl.training.prompts import chart_texts, prompt_messages
 
 
-def prompt_messages(instruction: str) -> list[dict]:
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": instruction}]}]
+def to_sft_dataset(split, instruction: str, ocr_prompt: bool = False):
+    """Corpus rows -> {prompt, completion, images} (TRL conversational prompt-completion + images);
+    with ``ocr_prompt`` the prompt carries what OCR read in the image (msrl.training.prompts)."""
+    texts = split_chart_texts(split) if ocr_prompt else None
 
-
-def to_sft_dataset(split, instruction: str):
-    """Corpus rows -> {prompt, completion, images} (TRL conversational prompt-completion + images)."""
-
-    def convert(row):
+    def convert(row, index):
         return {
-            "prompt": prompt_messages(instruction),
+            "prompt": prompt_messages(instruction, texts[index] if texts else None),
             "completion": [{"role": "assistant", "content": [{"type": "text", "text": row["code"]}]}],
             "images": [row["image"]],
             "length": len(row["code"]),
         }  # for batches of similar length (SFTPreset.group_by_length)
 
-    return split.map(convert, remove_columns=split.column_names)
+    return split.map(convert, with_indices=True, remove_columns=split.column_names)
+
+
+def split_chart_texts(split) -> list[str]:
+    """OCR text of every row: the corpus's ``chart_text`` column, or read now if the corpus lacks it."""
+    if "chart_text" in split.column_names:
+        return list(split["chart_text"])
+    return chart_texts(split["image"])
 
 
 def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_examples: int, bf16: bool = False):
@@ -281,7 +287,7 @@ def train_sft(
     model, processor = load_model_and_processor(source, preset.model, for_training=True)
     if sft.freeze_vision:
         freeze_vision_tower(model)
-    dataset = to_sft_dataset(train_split, preset.instruction)
+    dataset = to_sft_dataset(train_split, preset.instruction, preset.model.ocr_prompt)
     precision = choose_bf16(sft.bf16)
     config = sft_config(
         sft, trainer_dir, preset.seed, preset.model.max_position_embeddings, len(dataset), bf16=precision["bf16"]

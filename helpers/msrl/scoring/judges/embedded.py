@@ -10,7 +10,7 @@ They see only pixels (never the code), like the MLLM judge. Each dimension is in
 - layout: the number of long grey lines across and down (axes frames: a 1x2 grid has twice the
   vertical spines of one panel), the overlap (IoU) of the 8x8 cells that carry ink, and the
   aspect-ratio ratio.
-- text: F1 of the OCR'd words (Tesseract, msrl.scoring.judges.ocr); left out (None) without it.
+- text: F1 of the OCR'd words (Tesseract, msrl.execution.ocr); left out (None) without it.
 - data: 1 - total-variation distance between the column and row profiles of coloured ink (data
   marks are coloured; axes and text are grey), i.e. where the bars, lines and points sit.
 - style: dominant colours (up to 6) matched one-to-one by ΔE2000 similarity (msrl.scoring.metrics), F1.
@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msrl.scoring.judges import DIMENSIONS, JudgeScore, failed_score, ocr, weighted_total
+from msrl.execution import ocr
+from msrl.scoring.judges import DIMENSIONS, JudgeScore, failed_score, weighted_total
 from msrl.scoring.judges.store import ScoreStore, image_digest, score_key
 
 CANVAS = 256

@@ -1,8 +1,10 @@
-"""Words drawn in a chart image, read with Tesseract OCR in-process (``tesserocr``, which bundles
+"""Text drawn in a chart image, read with Tesseract OCR in-process (``tesserocr``, which bundles
 libtesseract; the English model comes from the Debian package ``tesseract-ocr``).
 
-The embedded judge's text dimension. Tesseract reads the image upscaled 3x (charts rendered at
-64 dpi have 6-8 px text, below what Tesseract reads well). Results are cached by image hash.
+Two readers use it: the embedded judge's text dimension (``words``: lower-case words) and, where the
+preset asks for it (``ModelPreset.read_text``), the policy's prompt (``lines``: the lines as read,
+msrl.training.prompts). Tesseract reads the image upscaled 3x (charts rendered at 64 dpi have 6-8 px
+text, below what Tesseract reads well). What it read is cached by image hash.
 Without ``tesserocr`` or an English model ``available()`` is False and the judge leaves the text
 dimension out (recorded in its notes) instead of guessing.
 
@@ -27,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
-_cache: OrderedDict[str, list[str]] = OrderedDict()
+_cache: OrderedDict[str, str] = OrderedDict()  # image key -> the text Tesseract read
 _CACHE_ITEMS = 4096
 # Tesseract takes an image without a resolution (our PGMs, in the command) for 70 dpi. tesserocr's
 # ``SetImage`` hands on PIL's 96 dpi instead, which alone cost 6 points of word F1 (0.741 against
@@ -75,13 +77,23 @@ def words(image, timeout_s: float = 20.0) -> list[str]:
 
 def words_many(images, timeout_s: float = 20.0, workers: int = 1) -> list[list[str]]:
     """``words`` of each PIL image; the images not cached are read on ``workers`` threads."""
+    return [_parse(text) for text in texts_many(images, timeout_s, workers)]
+
+
+def lines(text: str) -> list[str]:
+    """The non-blank lines of what Tesseract read, as read (case, spaces and punctuation kept)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def texts_many(images, timeout_s: float = 20.0, workers: int = 1) -> list[str]:
+    """What Tesseract read in each PIL image; the images not cached are read on ``workers`` threads."""
     keys = [hashlib.sha1(image.tobytes()).hexdigest() + f"{image.size}" for image in images]
     todo = {key: image for key, image in zip(keys, images) if key not in _cache}
     if todo:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as executor:
             found = executor.map(lambda image: _read(image, timeout_s), todo.values())
-            for key, image_words in zip(todo, found):
-                _cache[key] = image_words
+            for key, text in zip(todo, found):
+                _cache[key] = text
     result = []
     for key in keys:
         _cache.move_to_end(key)
@@ -102,7 +114,7 @@ def _parse(text: str) -> list[str]:
     return [w.lower() for w in re.findall(r"[A-Za-z0-9]{2,}", text)]
 
 
-def _read(image, timeout_s: float) -> list[str]:
+def _read(image, timeout_s: float) -> str:
     engine = _take_engine()
     try:
         gray = _upscaled(image)
@@ -110,7 +122,7 @@ def _read(image, timeout_s: float) -> list[str]:
         engine.SetSourceResolution(_ASSUMED_DPI)
         if not engine.Recognize(timeout=int(timeout_s * 1000)):
             raise TimeoutError(f"Tesseract gave up on a {image.width}x{image.height} image after {timeout_s} s")
-        return _parse(engine.GetUTF8Text())
+        return engine.GetUTF8Text()
     finally:
         engine.Clear()
         _engines.put(engine)

@@ -1,0 +1,54 @@
+"""The user turn the policy sees: the chart image, the instruction and, where the preset asks for it
+(``ModelPreset.ocr_prompt``), the text that Tesseract reads in that image.
+
+Departure from the paper (small and smoke presets): Qwen2.5-VL-7B reads a chart's title, labels and
+legend itself. Our tiny vision tower, trained from scratch on 3,000 charts, does not learn to read
+(results/LOG.md, 2026-12-02: a text head on its image tokens found a chart's words barely better than
+word frequency). So the small presets hand the policy what an OCR engine reads in its input image,
+as the embedded judge does for its own text dimension. The text comes from the image alone (the
+same image the model sees, never the reference program), so a deranged image brings its own text
+and the image-dependence control still measures what the input changes. The paper preset leaves it
+off: the VLM reads.
+"""
+
+from __future__ import annotations
+
+from msrl.execution import ocr
+
+TEXT_HEADER = "Text read in the chart:"
+# Lines beyond this many characters are dropped (whole lines): 95 % of the small corpus's charts
+# read fewer than ~300 characters, and each character costs prompt tokens in every step.
+MAX_TEXT_CHARS = 300
+
+
+def text_block(read: str) -> str:
+    """The lines Tesseract read, in its order (top to bottom), cut at ``MAX_TEXT_CHARS``."""
+    kept, used = [], 0
+    for line in ocr.lines(read):
+        if used + len(line) > MAX_TEXT_CHARS:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
+
+
+def prompt_messages(instruction: str, chart_text: str | None = None) -> list[dict]:
+    """TRL's conversational user turn; ``chart_text`` (what OCR read, raw) is appended when given."""
+    text = instruction if chart_text is None else f"{instruction}\n{TEXT_HEADER}\n{text_block(chart_text)}"
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+
+
+def chart_texts(images, known=None, workers: int = 2) -> list[str]:
+    """What Tesseract reads in each PIL image; ``known[i]`` where it is not None (the corpus's
+    ``chart_text`` column, read once when the corpus was built)."""
+    known = list(known) if known is not None else [None] * len(images)
+    todo = [i for i, text in enumerate(known) if text is None]
+    if todo:
+        if not ocr.available():
+            raise RuntimeError(
+                "the preset puts the chart's OCR text in the prompt (model.ocr_prompt), but Tesseract is not "
+                "available: run `make ocr` (Debian: apt-get install tesseract-ocr) or set model.ocr_prompt=False"
+            )
+        for i, text in zip(todo, ocr.texts_many([images[i] for i in todo], workers=workers)):
+            known[i] = text
+    return known
