@@ -88,3 +88,26 @@ def test_shards_built_without_chart_text_get_it_when_the_dataset_is_saved(smoke_
     again = corpus.load_corpus(builder.save_dataset())
     assert again["eval"]["chart_text"] == dataset["eval"]["chart_text"]
     assert "chart_text" in pd.read_parquet(first).columns  # read once: the shard keeps it
+
+
+def test_rl_prompts_carry_the_text_and_keep_it_for_the_judge(smoke_corpus):
+    from msrl.training.grpo import rl_prompts
+
+    _, dataset, _, _ = smoke_corpus
+    rows = rl_prompts(dataset["rl"], "Write code.", 2, ocr_prompt=True)
+    assert set(rows.column_names) == {"prompt", "image", "record", "chart_text"}
+    for row, text in zip(rows, dataset["rl"]["chart_text"][:2]):
+        assert _user_text(row["prompt"]).startswith(f"Write code.\n{prompts.TEXT_HEADER}\n")
+        assert row["chart_text"] == text
+    assert _user_text(rl_prompts(dataset["rl"], "Write code.", 1)[0]["prompt"]) == "Write code."
+
+
+def test_text_read_in_another_process_is_not_read_again(chart_png, monkeypatch):
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(chart_png))  # as the dataset decodes it; the judge reads it as RGB
+    ocr.clear_cache()
+    ocr.remember([image], ["Counts\na b c"])
+    monkeypatch.setattr(ocr, "_read", lambda *args: pytest.fail("read again"))
+    assert ocr.words_many([image.convert("RGB")]) == [["counts"]]  # the judge's words, from the kept text
+    ocr.clear_cache()

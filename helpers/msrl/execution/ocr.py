@@ -87,7 +87,7 @@ def lines(text: str) -> list[str]:
 
 def texts_many(images, timeout_s: float = 20.0, workers: int = 1) -> list[str]:
     """What Tesseract read in each PIL image; the images not cached are read on ``workers`` threads."""
-    keys = [hashlib.sha1(image.tobytes()).hexdigest() + f"{image.size}" for image in images]
+    keys = [_key(image) for image in images]
     todo = {key: image for key, image in zip(keys, images) if key not in _cache}
     if todo:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as executor:
@@ -101,6 +101,22 @@ def texts_many(images, timeout_s: float = 20.0, workers: int = 1) -> list[str]:
     while len(_cache) > _CACHE_ITEMS:
         _cache.popitem(last=False)
     return result
+
+
+def remember(images, texts) -> None:
+    """Take what this module read in ``images`` earlier, in another process (the corpus's
+    ``chart_text``, read from the RGB pixels in 01), so that reading the same RGB pixels again is a
+    cache hit: the judge then reads each GRPO reference chart's text once per series, not once per
+    stage (issue 16)."""
+    for image, text in zip(images, texts):
+        if text is not None:
+            _cache[_key(image.convert("RGB"))] = text
+    while len(_cache) > _CACHE_ITEMS:
+        _cache.popitem(last=False)
+
+
+def _key(image) -> str:
+    return hashlib.sha1(image.tobytes()).hexdigest() + f"{image.size}"
 
 
 def _upscaled(image):

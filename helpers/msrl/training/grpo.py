@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from msrl.execution import ocr
 from msrl.paths import CHECKPOINT_DIR, TRAINER_DIR, read_json, write_json
 from msrl.presets import Preset, RLStagePreset
 from msrl.training.curriculum import STAGE_KEYS, prompt_offset
@@ -59,7 +60,8 @@ def rl_prompts(split, instruction: str, n: int, offset: int = 0, ocr_prompt: boo
             "record": row["record"],
         },
         with_indices=True,
-        remove_columns=[c for c in rows.column_names if c not in ("image", "record")],
+        # chart_text (what OCR read in 01) stays for the judge: train_grpo hands it to msrl.execution.ocr
+        remove_columns=[c for c in rows.column_names if c not in ("image", "record", "chart_text")],
     )
 
 
@@ -228,6 +230,9 @@ def train_grpo(
         callbacks=all_callbacks,
     )
     trainer_ref["trainer"] = trainer
+    if judge is not None and "chart_text" in prompts.column_names:
+        # The embedded judge reads each reference chart's text: the corpus read it already (01).
+        ocr.remember(prompts["image"], prompts["chart_text"])
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
