@@ -15,6 +15,7 @@ sandboxed execution of model code           ``msrl.execution.sandbox``
 what a program drew (chart introspection)   ``msrl.execution.introspect``
 the benchmark's APIs (matplotlib 3.8 era)   ``msrl.execution.compat``
 code extraction and normalization           ``msrl.execution.codeblock``, ``.normalize``
+the text a chart shows (Tesseract OCR)      ``msrl.execution.ocr``
 real and synthetic tables, LaTeX tables     ``msrl.data.tables``, ``msrl.data.latex``
 chart specs and code emitters               ``msrl.data.specs``, ``msrl.data.emit``
 the chart-code corpus and its tokenizer     ``msrl.data.corpus``, ``msrl.data.tokenizer``
@@ -24,6 +25,7 @@ textual, execution and visual rewards       ``msrl.scoring.rewards``
 the visual evaluator (MLLM judge)           ``msrl.scoring.judges``
 the VLM (tiny Qwen2.5-VL or 7B)             ``msrl.training.model``
 vision warm-up (ours, not the paper's)      ``msrl.training.vision_warmup``
+the policy's prompt (+ OCR text: ours)      ``msrl.training.prompts``
 SFT                                         ``msrl.training.sft``
 GRPO and the two-stage curriculum           ``msrl.training.grpo``, ``msrl.training.curriculum``
 generation, training precision              ``msrl.training.generate``, ``.precision``
