@@ -73,7 +73,7 @@ def test_the_two_stages_draw_disjoint_prompts(smoke_corpus):
         dataset["rl"], preset.instruction, preset.rl_stage2.n_prompts, curriculum.prompt_offset(preset, "rl_stage2")
     )
     assert set(first["record"]).isdisjoint(second["record"])
-    assert set(first.column_names) == {"prompt", "image", "record"}
+    assert set(first.column_names) == {"prompt", "image", "record", "chart_text"}  # chart_text: for the judge
     with pytest.raises(ValueError, match="rl split has"):
         grpo.rl_prompts(dataset["rl"], preset.instruction, len(dataset["rl"]) + 1)
 

@@ -2,7 +2,7 @@
 libtesseract; the English model comes from the Debian package ``tesseract-ocr``).
 
 Two readers use it: the embedded judge's text dimension (``words``: lower-case words) and, where the
-preset asks for it (``ModelPreset.read_text``), the policy's prompt (``lines``: the lines as read,
+preset asks for it (``ModelPreset.ocr_prompt``), the policy's prompt (``lines``: the lines as read,
 msrl.training.prompts). Tesseract reads the image upscaled 3x (charts rendered at 64 dpi have 6-8 px
 text, below what Tesseract reads well). What it read is cached by image hash.
 Without ``tesserocr`` or an English model ``available()`` is False and the judge leaves the text
