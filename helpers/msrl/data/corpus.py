@@ -242,11 +242,7 @@ class CorpusBuilder:
         frame = pd.read_parquet(path)
         if "chart_text" in frame.columns:
             return
-        if not ocr.available():
-            raise RuntimeError(
-                "model.ocr_prompt needs Tesseract to read the corpus's charts: run `make ocr` "
-                "(Debian: apt-get install tesseract-ocr) or set model.ocr_prompt=False"
-            )
+        ocr.require("model.ocr_prompt (reading the corpus's charts)")
         images = [Image.open(io.BytesIO(png)).convert("RGB") for png in frame["png"]]
         frame["chart_text"] = ocr.texts_many(images, workers=self.data.workers)
         tmp = path.with_suffix(".tmp")

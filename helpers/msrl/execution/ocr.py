@@ -65,6 +65,16 @@ def available() -> bool:
     return tessdata() is not None
 
 
+def require(purpose: str) -> None:
+    """A clear error, naming ``purpose`` and the fix, where Tesseract cannot read (callers that may not
+    go on without the text: the OCR prompt; the judge instead leaves its text dimension out)."""
+    if not available():
+        raise RuntimeError(
+            f"{purpose} needs Tesseract OCR, which is not available: run `make ocr` "
+            "(Debian: apt-get install tesseract-ocr) or set model.ocr_prompt=False"
+        )
+
+
 def clear_cache() -> None:
     """Forget every image read so far (benchmarks that must read their images cold)."""
     _cache.clear()

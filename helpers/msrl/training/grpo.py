@@ -39,15 +39,16 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16
-from msrl.training.prompts import prompt_messages
-from msrl.training.sft import last_checkpoint, split_chart_texts
+from msrl.training.prompts import prompt_messages, split_chart_texts
+from msrl.training.sft import last_checkpoint
 
 REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples
 DONE_FILE = "grpo_done.json"
 
 
 def rl_prompts(split, instruction: str, n: int, offset: int = 0, ocr_prompt: bool = False):
-    """Rows ``offset .. offset+n`` of the ``rl`` split as {prompt, image, record} (stages disjoint);
+    """Rows ``offset .. offset+n`` of the ``rl`` split as {prompt, image, record} and the corpus's
+    ``chart_text`` where it has one (stages disjoint);
     with ``ocr_prompt`` each prompt carries what OCR read in its image (msrl.training.prompts)."""
     if offset + n > len(split):
         raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")

@@ -44,11 +44,14 @@ def chart_texts(images, known=None, workers: int = 2) -> list[str]:
     known = list(known) if known is not None else [None] * len(images)
     todo = [i for i, text in enumerate(known) if text is None]
     if todo:
-        if not ocr.available():
-            raise RuntimeError(
-                "the preset puts the chart's OCR text in the prompt (model.ocr_prompt), but Tesseract is not "
-                "available: run `make ocr` (Debian: apt-get install tesseract-ocr) or set model.ocr_prompt=False"
-            )
+        ocr.require("model.ocr_prompt (the chart's text in the prompt)")
         for i, text in zip(todo, ocr.texts_many([images[i] for i in todo], workers=workers)):
             known[i] = text
     return known
+
+
+def split_chart_texts(split) -> list[str]:
+    """OCR text of every row of a corpus split: its ``chart_text`` column, or read now if it lacks one."""
+    if "chart_text" in split.column_names:
+        return list(split["chart_text"])
+    return chart_texts(split["image"])

@@ -35,7 +35,7 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16, cpu_name
-from msrl.training.prompts import chart_texts, prompt_messages
+from msrl.training.prompts import prompt_messages, split_chart_texts
 
 
 def to_sft_dataset(split, instruction: str, ocr_prompt: bool = False):
@@ -52,13 +52,6 @@ def to_sft_dataset(split, instruction: str, ocr_prompt: bool = False):
         }  # for batches of similar length (SFTPreset.group_by_length)
 
     return split.map(convert, with_indices=True, remove_columns=split.column_names)
-
-
-def split_chart_texts(split) -> list[str]:
-    """OCR text of every row: the corpus's ``chart_text`` column, or read now if the corpus lacks it."""
-    if "chart_text" in split.column_names:
-        return list(split["chart_text"])
-    return chart_texts(split["image"])
 
 
 def sft_config(preset: SFTPreset, out_dir: Path, seed: int, max_length: int, n_examples: int, bf16: bool = False):
