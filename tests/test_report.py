@@ -141,6 +141,18 @@ def test_the_report_holds_the_runs_numbers_and_the_readme_block_is_regenerated(t
     assert report.main(["--run-dir", str(tmp_path / "missing"), "--readme", str(readme)]) == 1
 
 
+def test_a_run_without_the_plateau_stage_still_gets_a_report_that_says_so(tmp_path):
+    run_dir = tmp_path / "outputs" / "small_seed1"
+    _fake_run(run_dir)
+    (run_dir / "03_plateau" / "metrics.json").unlink()
+    final_metrics = {"scale": "small", "table": [{"model": "SFT", "set": "eval split", "seeds": 1}], "notes": []}
+    text = report.write_report(run_dir, final_metrics, "python -m msrl.run --only 04,05,06,07").read_text()
+    assert "## Plateau\nNot run in this run directory" in text and "flattens" not in text
+    (run_dir / "02_sft" / "metrics.json").unlink()
+    with pytest.raises(FileNotFoundError, match="run stage 02"):  # SFT is what every later stage rests on
+        report.write_report(run_dir, final_metrics, "make run")
+
+
 def test_the_best_ablation_is_chosen_by_eval_split_low_level_among_new_runs(tmp_path):
     rows = [
         {"model": "two-stage", "set": "eval split", "seed": 0, "low_level": 90.0},

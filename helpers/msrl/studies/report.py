@@ -106,10 +106,26 @@ def _figures(run_dir: Path, stage: str) -> list[str]:
     return [f"![{p.stem}]({p.relative_to(run_dir).as_posix()})" for p in sorted(folder.glob("*.png"))]
 
 
+def _plateau_section(run_dir: Path) -> list[str]:
+    # A run of `--only 04,05,06,07` (RL on another SFT seed) leaves 03 out; it still gets a report.
+    if not (stage_dir(run_dir, "03") / METRICS).exists():
+        return ["Not run in this run directory (03 has no metrics.json; `--only` left it out)."]
+    plateau = read_metrics(run_dir, "03")
+    return [
+        f"Compute: {plateau.get('compute', '—')}. Where each curve flattens (data size per metric): "
+        + "; ".join(f"{variant} {_flattens(knees)}" for variant, knees in plateau.get("flattens_at", {}).items())
+        + ".",
+        "",
+        _plateau_table(plateau.get("curves", {}), plateau.get("runs", [])),
+        "",
+        *_figures(run_dir, "03"),
+    ]
+
+
 def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
     """``final``: stage 07's metrics (table rows, notes). Returns the REPORT.md path."""
     run_dir = Path(run_dir)
-    data, sft, plateau = (read_metrics(run_dir, stage) for stage in ("01", "02", "03"))
+    data, sft = (read_metrics(run_dir, stage) for stage in ("01", "02"))
     columns = [
         "model",
         "set",
@@ -139,13 +155,7 @@ def write_report(run_dir: str | Path, final: dict, command: str) -> Path:
         _sft_line(sft.get("sft", {})),
         "",
         "## Plateau",
-        f"Compute: {plateau.get('compute', '—')}. Where each curve flattens (data size per metric): "
-        + "; ".join(f"{variant} {_flattens(knees)}" for variant, knees in plateau.get("flattens_at", {}).items())
-        + ".",
-        "",
-        _plateau_table(plateau.get("curves", {}), plateau.get("runs", [])),
-        "",
-        *_figures(run_dir, "03"),
+        *_plateau_section(run_dir),
         "",
         "## Final table (mean ± std over seeds; [95 % bootstrap interval over items])",
         markdown_table(final["table"], columns),
