@@ -36,7 +36,7 @@ def test_the_chart_text_keeps_whole_lines_in_order_up_to_the_cap():
 
 
 def test_a_line_with_a_quote_is_written_as_the_literal_a_program_would_hold():
-    block = prompts.text_block("Women's wages\nsay \"hi\"\n")
+    block = prompts.text_block('Women\'s wages\nsay "hi"\n')
     assert block.split("\n") == ['"Women\'s wages"', "'say \"hi\"'"]
 
 

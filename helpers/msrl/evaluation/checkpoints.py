@@ -202,7 +202,8 @@ def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]
     return {name: items for name, items in sets.items() if items}
 
 
-def _file_name(model_name: str, set_name: str) -> str:
+def evaluation_file(model_name: str, set_name: str) -> str:
+    """The file a model's saved programs for a set are kept in (under its stage's evaluations/)."""
     return f"{model_name}__{set_name}".replace(" ", "_").replace("/", "-") + ".json"
 
 
@@ -249,7 +250,7 @@ def evaluate_checkpoint(
 
     out = {}
     for set_name, items in sets.items():
-        out[set_name] = evaluated(f"{model_name} · {set_name}", items, _file_name(model_name, set_name), judge)
+        out[set_name] = evaluated(f"{model_name} · {set_name}", items, evaluation_file(model_name, set_name), judge)
         if set_name in preset.eval.control_sets and len(items) >= 2:
             with_image_control(
                 out[set_name], control_evaluation(f"{model_name} · {set_name}", items, out[set_name], pool)
