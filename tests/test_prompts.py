@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ast
 import io
 
 import pytest
@@ -28,16 +27,11 @@ def test_the_chart_text_keeps_whole_lines_in_order_up_to_the_cap():
     text = _user_text(prompts.prompt_messages("Write code.", read))
     header, block = text.split(f"\n{prompts.TEXT_HEADER}\n")
     assert header == "Write code."
-    lines = [ast.literal_eval(line) for line in block.split("\n")]  # each line a Python string literal
+    lines = block.split("\n")
     assert lines[:3] == ["Sales by category", "America", "Europe"]  # blank lines dropped, spaces trimmed
-    assert sum(len(line) + 1 for line in lines) <= prompts.MAX_TEXT_CHARS + 1
+    assert len(block) <= prompts.MAX_TEXT_CHARS
     assert all(line in read for line in lines)  # whole lines only, never a cut one
     assert len(lines) < 23  # the cap dropped the last lines
-
-
-def test_a_line_with_a_quote_is_written_as_the_literal_a_program_would_hold():
-    block = prompts.text_block('Women\'s wages\nsay "hi"\n')
-    assert block.split("\n") == ['"Women\'s wages"', "'say \"hi\"'"]
 
 
 def test_only_the_paper_preset_leaves_the_reading_to_the_model():

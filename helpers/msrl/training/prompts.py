@@ -22,17 +22,12 @@ MAX_TEXT_CHARS = 300
 
 
 def text_block(read: str) -> str:
-    """The lines Tesseract read, in its order (top to bottom), cut at ``MAX_TEXT_CHARS``, each written
-    as the Python string literal the program would hold (``repr``)."""
-    # Literals, not bare lines: the programs write every text with repr(), so a title is copied
-    # token for token with its quotes, and a line with an apostrophe arrives in double quotes. With
-    # bare lines, 5 of 20 and 6 of 25 failing eval programs of the two SFT seeds ended a string
-    # early (unterminated string literal), 2 of each at a copied apostrophe (results/LOG.md).
+    """The lines Tesseract read, in its order (top to bottom), cut at ``MAX_TEXT_CHARS``."""
     kept, used = [], 0
     for line in ocr.lines(read):
         if used + len(line) > MAX_TEXT_CHARS:
             break
-        kept.append(repr(line))
+        kept.append(line)
         used += len(line) + 1
     return "\n".join(kept)
 
