@@ -17,9 +17,10 @@ from msrl.execution import ocr
 
 TEXT_HEADER = "Text read in the chart:"
 # Lines beyond this many characters are dropped (whole lines). 80, not 300: the first lines (title,
-# then axis text) carry what the model copies, and more text made it loop. The two SFT models trained
-# at 300, re-decoded at 80: ChartMimic execution 75.0 / 50.0 % against 53.1 / 37.5 %, `eval` low-level
-# 51.1 / 50.6 against 50.6 / 50.0 and text F1 20.3 / 22.7 against 19.1 / 21.0 (results/LOG.md).
+# then axis text) carry what the model copies; on ChartMimic, whose charts read more text, most
+# failing programs were loops to the token cap. The two SFT models trained at 300, re-decoded at 80:
+# ChartMimic execution 75.0 / 50.0 % against 53.1 / 37.5 %, `eval` low-level 51.1 / 50.6 against
+# 50.6 / 50.0, text F1 20.3 / 22.7 against 19.1 / 21.0 (results/LOG.md, README SFT item 4).
 MAX_TEXT_CHARS = 80
 
 
