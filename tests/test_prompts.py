@@ -111,3 +111,17 @@ def test_text_read_in_another_process_is_not_read_again(chart_png, monkeypatch):
     monkeypatch.setattr(ocr, "_read", lambda *args: pytest.fail("read again"))
     assert ocr.words_many([image.convert("RGB")]) == [["counts"]]  # the judge's words, from the kept text
     ocr.clear_cache()
+
+
+def test_a_changed_prompt_recipe_is_not_served_from_the_datasets_cache(smoke_corpus, monkeypatch):
+    from msrl.training.grpo import rl_prompts
+    from msrl.training.sft import to_sft_dataset
+
+    _, dataset, _, _ = smoke_corpus  # loaded from disk: `datasets` caches what `map` writes
+    sft, rl = dataset["sft"], dataset["rl"]
+    before = (to_sft_dataset(sft, "Write code.", ocr_prompt=True), rl_prompts(rl, "Write code.", 2, ocr_prompt=True))
+    monkeypatch.setattr(prompts, "MAX_TEXT_CHARS", 0)  # the recipe changes, the data does not
+    after = (to_sft_dataset(sft, "Write code.", ocr_prompt=True), rl_prompts(rl, "Write code.", 2, ocr_prompt=True))
+    for old, new in zip(before, after):
+        assert all(_user_text(p) == f"Write code.\n{prompts.TEXT_HEADER}\n" for p in new["prompt"])
+        assert any(_user_text(p) != f"Write code.\n{prompts.TEXT_HEADER}\n" for p in old["prompt"])

@@ -53,10 +53,11 @@ def rl_prompts(split, instruction: str, n: int, offset: int = 0, ocr_prompt: boo
     if offset + n > len(split):
         raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")
     rows = split.select(range(offset, offset + n))
-    texts = split_chart_texts(rows) if ocr_prompt else None
+    texts = split_chart_texts(rows) if ocr_prompt else [None] * len(rows)
+    prompts = [prompt_messages(instruction, text) for text in texts]  # hashed by `map`'s cache: see to_sft_dataset
     return rows.map(
         lambda row, i: {
-            "prompt": prompt_messages(instruction, texts[i] if texts else None),
+            "prompt": prompts[i],
             "image": row["image"],
             "record": row["record"],
         },

@@ -41,11 +41,15 @@ from msrl.training.prompts import prompt_messages, split_chart_texts
 def to_sft_dataset(split, instruction: str, ocr_prompt: bool = False):
     """Corpus rows -> {prompt, completion, images} (TRL conversational prompt-completion + images);
     with ``ocr_prompt`` the prompt carries what OCR read in the image (msrl.training.prompts)."""
-    texts = split_chart_texts(split) if ocr_prompt else None
+    texts = split_chart_texts(split) if ocr_prompt else [None] * len(split)
+    # The finished prompts, not the texts: `datasets` serves `map` from a cache file keyed by a hash
+    # of the function and what it closes over, so a change in how a prompt is built (the text's cap,
+    # a module constant) would otherwise be trained on the prompts of the old recipe.
+    prompts = [prompt_messages(instruction, text) for text in texts]
 
     def convert(row, index):
         return {
-            "prompt": prompt_messages(instruction, texts[index] if texts else None),
+            "prompt": prompts[index],
             "completion": [{"role": "assistant", "content": [{"type": "text", "text": row["code"]}]}],
             "images": [row["image"]],
             "length": len(row["code"]),
