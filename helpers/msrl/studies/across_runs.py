@@ -61,7 +61,8 @@ def pooled_lines(evaluations: dict, sft_seeds: list[int]) -> list[str]:
         for before, after in COMPARISONS:
             for label, seeds in (("pooled", sft_seeds), *((f"SFT seed {s}", [s]) for s in sft_seeds)):
                 pairs = [k for (set_, model, k) in evaluations if set_ == set_name and model == after]
-                pairs = [k for k in pairs if int(k.split("-")[0]) in seeds]
+                # runs both models have (the hybrid's seeds may differ from the RL stages')
+                pairs = [k for k in pairs if int(k.split("-")[0]) in seeds and (set_name, before, k) in evaluations]
                 changes = [
                     paired_difference(
                         {k: evaluations[(set_name, before, k)] for k in pairs},
