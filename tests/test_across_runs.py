@@ -36,11 +36,11 @@ def test_each_rl_run_is_paired_with_its_own_sft_model_and_the_pairs_are_pooled(s
 
     with RenderPool(workers=2) as pool:
         evaluations = across_runs.scored([run_dir, other], {"eval split": items}, pool, SMOKE)
-    lines = across_runs.pooled_lines(evaluations, [0, 1])
+    lines = across_runs.pooled_lines(evaluations)
     stage2 = {line.split(":")[0]: line for line in lines if "SFT -> GRPO stage 2:" in line}
     assert set(stage2) == {"eval split, pooled", "eval split, SFT seed 0", "eval split, SFT seed 1"}
 
-    sft_executed = [bool(r["executed"]) for r in evaluations[("eval split", "SFT", "1-0")].evaluation.rows]
+    sft_executed = [bool(r["executed"]) for r in evaluations[("eval split", "SFT", (1, 0))].evaluation.rows]
     assert _means(stage2["eval split, SFT seed 1"])["execution rate"] == pytest.approx(
         100 * sum(not e for e in sft_executed) / len(items)
     )

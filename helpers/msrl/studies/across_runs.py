@@ -21,7 +21,7 @@ from msrl.evaluation.statistics import paired_difference
 from msrl.paths import CORPUS_DIR, EVALUATIONS_DIR, MANIFEST, read_json, stage_dir
 from msrl.presets import PRESETS
 from msrl.studies import ablations as ablation_plan
-from msrl.studies.final import COMPARISONS, HYBRID
+from msrl.studies.final import COMPARISONS, HYBRID, changes_text
 from msrl.training.grpo import run_name
 
 METRICS = ("execution_rate", "low_level")
@@ -39,43 +39,47 @@ def saved_programs(run_dir: Path, preset) -> dict[str, dict[int, tuple[Path, str
 
 
 def scored(run_dirs: list[Path], sets: dict[str, list[dict]], pool, preset) -> dict:
-    """{(set, model, "sftseed-rlseed"): ModelEvaluation} re-scored from each series' saved programs."""
-    out = {}
+    """{(set, model, (SFT seed, RL seed)): ModelEvaluation} re-scored from each series' saved programs."""
+    out, loaded = {}, {}
     for run_dir in run_dirs:
         sft_seed = read_json(run_dir / MANIFEST)["seed"]
         for model, runs in saved_programs(run_dir, preset).items():
             for rl_seed, (folder, name) in runs.items():
                 for set_name, items in sets.items():
                     path = folder / EVALUATIONS_DIR / checkpoints.evaluation_file(name, set_name)
-                    evaluation = checkpoints.load_evaluation(path, items, pool) if path.exists() else None
-                    if evaluation is None:
+                    if path not in loaded:  # the SFT model's file serves every RL seed: scored once
+                        loaded[path] = checkpoints.load_evaluation(path, items, pool) if path.exists() else None
+                    if loaded[path] is None:
                         raise FileNotFoundError(f"{path}: no saved programs for these items (run 02-07 there)")
-                    out[(set_name, model, f"{sft_seed}-{rl_seed}")] = evaluation
+                    out[(set_name, model, (sft_seed, rl_seed))] = loaded[path]
     return out
 
 
-def pooled_lines(evaluations: dict, sft_seeds: list[int]) -> list[str]:
-    """One line per set, comparison and pooling (all series, then each alone)."""
+def pooled_lines(evaluations: dict) -> list[str]:
+    """One line per set, comparison and pooling (all series, then each SFT seed alone)."""
+    sft_seeds = sorted({run[0] for (_, _, run) in evaluations})
     lines = []
     for set_name in dict.fromkeys(key[0] for key in evaluations):
         for before, after in COMPARISONS:
             for label, seeds in (("pooled", sft_seeds), *((f"SFT seed {s}", [s]) for s in sft_seeds)):
-                pairs = [k for (set_, model, k) in evaluations if set_ == set_name and model == after]
-                # runs both models have (the hybrid's seeds may differ from the RL stages')
-                pairs = [k for k in pairs if int(k.split("-")[0]) in seeds and (set_name, before, k) in evaluations]
+                # the runs both models have (the hybrid's seeds may differ from the RL stages')
+                runs = [
+                    run
+                    for (set_, model, run) in evaluations
+                    if set_ == set_name
+                    and model == after
+                    and run[0] in seeds
+                    and (set_name, before, run) in evaluations
+                ]
                 changes = [
                     paired_difference(
-                        {k: evaluations[(set_name, before, k)] for k in pairs},
-                        {k: evaluations[(set_name, after, k)] for k in pairs},
+                        {run: evaluations[(set_name, before, run)] for run in runs},
+                        {run: evaluations[(set_name, after, run)] for run in runs},
                         metric,
                     )
                     for metric in METRICS
                 ]
-                text = ", ".join(
-                    f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]"
-                    for d in changes
-                    if d is not None
-                )
+                text = changes_text([d for d in changes if d is not None])
                 lines.append(f"{set_name}, {label}: {before} -> {after}: {text} ({changes[0]['n']} item pairs)")
     return lines
 
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"the series must have different SFT seeds; they have {sft_seeds}")
     with RenderPool() as pool:
         sets = checkpoints.item_sets(preset, corpus, pool, args.corpus_run)
-        for line in pooled_lines(scored(args.runs, sets, pool, preset), sft_seeds):
+        for line in pooled_lines(scored(args.runs, sets, pool, preset)):
             print(line)
     return 0
 

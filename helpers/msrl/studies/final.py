@@ -74,6 +74,13 @@ COMPARISONS = (
 PAIRED_METRICS = ("execution_rate", "low_level", "judge", "image_gain")
 
 
+def changes_text(changes: list[dict]) -> str:
+    """``paired_difference`` results as "execution rate +4.0 [-1.5, +9.5], low level ..."."""
+    return ", ".join(
+        f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]" for d in changes
+    )
+
+
 def notes(evaluations: dict) -> list[str]:
     """Plain statements of the measured paired differences (no judgement added):
     ``{(model, seed): {set: ModelEvaluation}}`` -> one line per compared pair and set."""
@@ -92,11 +99,8 @@ def notes(evaluations: dict) -> list[str]:
             changes = [d for d in (paired_difference(a, b, m) for m in PAIRED_METRICS) if d is not None]
             if not changes:
                 continue
-            text = ", ".join(
-                f"{d['metric'].replace('_', ' ')} {d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]" for d in changes
-            )
             out.append(
-                f"{set_name}: {before} -> {after}: {text} (paired over {changes[0]['n']} item pairs "
+                f"{set_name}: {before} -> {after}: {changes_text(changes)} (paired over {changes[0]['n']} item pairs "
                 f"from {changes[0]['pairs']} seed(s); 95 % bootstrap interval)"
             )
     return out
