@@ -1,5 +1,5 @@
 """The RL and curriculum comparisons of stage 07, pooled over series of different SFT seeds:
-``python -m msrl.studies.across_runs results/small results/small_seed1_ocr --corpus-run outputs/small``.
+``python -m msrl.studies.across_runs results/small_ocr300 results/small_seed1_ocr --corpus-run outputs/small``.
 
 Stage 07 compares models inside one series: one SFT model and the RL runs started from it
 (``rl_seeds``). Whether a gain holds beyond one SFT model needs series of other SFT seeds (``msrl.run
