@@ -39,7 +39,7 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16
-from msrl.training.prompts import prompt_messages, split_chart_texts
+from msrl.training.prompts import split_prompts
 from msrl.training.sft import last_checkpoint
 
 REWARD_NAMES = ("textual", "visual", "execution")  # the order of the preset's weight triples
@@ -53,8 +53,7 @@ def rl_prompts(split, instruction: str, n: int, offset: int = 0, ocr_prompt: boo
     if offset + n > len(split):
         raise ValueError(f"the rl split has {len(split)} rows; rows {offset}..{offset + n} were asked for")
     rows = split.select(range(offset, offset + n))
-    texts = split_chart_texts(rows) if ocr_prompt else [None] * len(rows)
-    prompts = [prompt_messages(instruction, text) for text in texts]  # hashed by `map`'s cache: see to_sft_dataset
+    prompts = split_prompts(rows, instruction, ocr_prompt)  # built outside `map`: see split_prompts
     return rows.map(
         lambda row, i: {
             "prompt": prompts[i],

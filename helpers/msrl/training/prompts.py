@@ -58,3 +58,13 @@ def split_chart_texts(split) -> list[str]:
     if "chart_text" in split.column_names:
         return list(split["chart_text"])
     return chart_texts(split["image"])
+
+
+def split_prompts(split, instruction: str, ocr_prompt: bool) -> list[list[dict]]:
+    """The finished user turn of every row of a corpus split (with its OCR text under ``ocr_prompt``).
+    SFT and GRPO build these before ``datasets.map`` and look them up by index inside it: ``map``
+    serves a cache file keyed by a hash of its function and what that closes over, and a change in
+    how a prompt is built (the text's cap, a module constant) must reach that hash, or the old
+    recipe's prompts are served."""
+    texts = split_chart_texts(split) if ocr_prompt else [None] * len(split)
+    return [prompt_messages(instruction, text) for text in texts]

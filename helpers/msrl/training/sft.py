@@ -35,17 +35,13 @@ from msrl.training.distributed import (
     use_cpu,
 )
 from msrl.training.precision import choose_bf16, cpu_name
-from msrl.training.prompts import prompt_messages, split_chart_texts
+from msrl.training.prompts import split_prompts
 
 
 def to_sft_dataset(split, instruction: str, ocr_prompt: bool = False):
     """Corpus rows -> {prompt, completion, images} (TRL conversational prompt-completion + images);
     with ``ocr_prompt`` the prompt carries what OCR read in the image (msrl.training.prompts)."""
-    texts = split_chart_texts(split) if ocr_prompt else [None] * len(split)
-    # The finished prompts, not the texts: `datasets` serves `map` from a cache file keyed by a hash
-    # of the function and what it closes over, so a change in how a prompt is built (the text's cap,
-    # a module constant) would otherwise be trained on the prompts of the old recipe.
-    prompts = [prompt_messages(instruction, text) for text in texts]
+    prompts = split_prompts(split, instruction, ocr_prompt)  # built outside `map`: see split_prompts
 
     def convert(row, index):
         return {
