@@ -68,8 +68,27 @@ def test_one_pass_points_are_the_steps_at_which_each_size_has_been_seen():
     from msrl.presets import get_preset
 
     small = get_preset("small")
-    assert plateau.snapshot_steps(small, 3_000) == {1200: 150, 1800: 225, 2400: 300, 3000: 375}
-    assert plateau.snapshot_steps(small, 2_000) == {1200: 150, 1800: 225}  # beyond one epoch: no point
+    assert plateau.snapshot_steps(small, 3_000) == {1200: 150, 1600: 200, 2000: 250, 2400: 300, 3000: 375}
+    assert plateau.snapshot_steps(small, 2_000) == {1200: 150, 1600: 200, 2000: 250}  # beyond one epoch: no point
     short = dataclasses.replace(small, sft=dataclasses.replace(small.sft, max_steps=250))
-    assert plateau.snapshot_steps(short, 3_000) == {1200: 150, 1800: 225}  # beyond the run: no point
+    assert plateau.snapshot_steps(short, 3_000) == {1200: 150, 1600: 200, 2000: 250}  # beyond the run: no point
     assert "one pass" in plateau.compute_protocol(small.plateau)
+
+
+def test_one_pass_points_sit_at_the_end_of_a_length_sorted_block():
+    """Batches grouped by length come in blocks of 50 steps sorted longest first: a size inside a block
+    moves back to the end of the block before (the pairs seen there), the epoch's end stays one, and
+    without grouping every size is its own step."""
+    import dataclasses
+
+    from msrl.presets import get_preset
+
+    small = get_preset("small")
+    odd = dataclasses.replace(small, plateau=dataclasses.replace(small.plateau, sizes=(1000, 1800, 1810, 2990, 2999)))
+    assert plateau.length_block_steps(small.sft, 3_000) == 50  # 3,000 // 32 = 93 batches, capped at 50
+    assert plateau.length_block_steps(small.sft, 320) == 10
+    # 2,999 pairs: the epoch ends with a partial batch, at step 375
+    assert plateau.snapshot_steps(odd, 2_999) == {800: 100, 1600: 200, 2800: 350, 2999: 375}
+    random_order = dataclasses.replace(odd, sft=dataclasses.replace(small.sft, group_by_length=False))
+    assert plateau.length_block_steps(random_order.sft, 3_000) == 1
+    assert plateau.snapshot_steps(random_order, 3_000) == {1000: 125, 1800: 225, 1808: 226, 2984: 373, 2992: 374}

@@ -53,7 +53,7 @@ def test_the_small_plateau_grid_has_two_seeds_and_every_size_inside_one_pass():
     sizes = SMALL.plateau.sizes
     assert len(sizes) >= 3 and len(SMALL.plateau.seeds) >= 2  # a knee needs three points
     assert list(sizes) == sorted(set(sizes))
-    # one pass: every size is a point of 02's run, inside its first epoch
+    # one pass: every size is a point of 02's run, inside its first epoch, at the end of a length-sorted block
     assert SMALL.plateau.one_pass and list(plateau.snapshot_steps(SMALL, SMALL.data.n_sft)) == list(sizes)
     assert plateau.compute_protocol(SMALL.plateau).startswith("per sample, one pass")
     per_run = dataclasses.replace(SMALL.plateau, one_pass=False, fixed_steps=150)

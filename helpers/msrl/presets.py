@@ -239,7 +239,7 @@ SMOKE = Preset(
         freeze_vision=True,
     ),
     plateau=PlateauPreset(
-        sizes=(8, 16), seeds=(0, 1), steps_per_sample=0.25, n_eval=2, token_weighted_seeds=(0,), one_pass=True
+        sizes=(12, 24), seeds=(0, 1), steps_per_sample=0.25, n_eval=2, token_weighted_seeds=(0,), one_pass=True
     ),
     rl_stage1=RLStagePreset(
         n_prompts=4,
@@ -313,11 +313,13 @@ SMALL = Preset(
         freeze_vision=True,
     ),
     # One pass (plateau.py): 02's own run (seed 0) and a seed-1 run, scored after 1,200-3,000 pairs
-    # seen once each (150-375 steps); the token-weighted loss with seed 0. Fresh runs per size scored
+    # seen once each (150-375 steps); the token-weighted loss with seed 0. Every size ends a 50-step
+    # block of the length-grouped sampler (400 pairs; 3,000 ends the epoch): the grid's 1,800 (step
+    # 225, mid-block) scored 0 in every curve of the three series that had it. Fresh runs per size scored
     # 0 everywhere (per sample: 4-50 steps; per run: 150 steps at 100/400/1,600 pairs); a model
     # writes code from ~200 steps on, and 03 can afford ~750 more steps, not a run per size.
     plateau=PlateauPreset(
-        sizes=(1200, 1800, 2400, 3000),
+        sizes=(1200, 1600, 2000, 2400, 3000),
         seeds=(0, 1),
         steps_per_sample=0.125,
         n_eval=32,

@@ -18,6 +18,15 @@ uniform curve. Unlike the paper's runs, a point's learning rate has not finished
 on the full run's schedule), so a curve still rising at the largest size may partly be the
 schedule. Fresh runs per size scored 0 everywhere at this scale (README, Results).
 
+With batches grouped by length (``SFTPreset.group_by_length``, transformers' LengthGroupedSampler),
+the order inside an epoch is a row of blocks of up to 50 steps, each sorted from the longest
+programs to the shortest: the training loss rises and falls with a 50-step period. A snapshot
+taken mid-block has just trained on the longest programs, one taken at a block's end on the
+shortest. Points are therefore taken at block ends only (``snapshot_steps`` moves a size back to
+the last one it has passed), so that every point is at the same place in that cycle. The 1,800-pair
+point of the earlier grid was the only one mid-block, and it scored 0 in every curve of the three
+series that had it (README, Results).
+
 Each finished run is appended to ``runs.jsonl``, so an interrupted study resumes at the next run.
 ``plateau_point`` names a knee only where the curve first rises and then flattens: the first size
 after which every doubling gains less than ``min_gain`` points. A curve that is flat everywhere
@@ -47,16 +56,33 @@ def run_steps(plateau, size: int) -> int:
     return max(1, math.ceil(size * plateau.steps_per_sample))
 
 
+def length_block_steps(sft, n_pairs: int) -> int:
+    """Steps per block of the length-grouped sampler on an ``n_pairs`` split (1: batches in random
+    order). transformers' ``get_length_grouped_indices`` sorts blocks of ``min(n // (4 B), 50)``
+    batches of B = batch x accumulation pairs (one process)."""
+    if not sft.group_by_length:
+        return 1
+    return max(1, min(n_pairs // (4 * sft.batch_size * sft.grad_accum), 50))
+
+
 def snapshot_steps(preset, n_pairs: int) -> dict[int, int]:
-    """{size: the step at which a one-pass run has seen ``size`` pairs}, for sizes within one epoch
-    of the ``n_pairs`` split and within the SFT run's steps (one process: pairs per step = batch x
-    accumulation). Empty unless the preset uses the one-pass protocol."""
+    """{pairs seen: the step of a one-pass run's snapshot}, one for each preset size within one
+    epoch of the ``n_pairs`` split and within the SFT run's steps (one process: pairs per step =
+    batch x accumulation). A size is moved back to the last end of a length-sorted block it has
+    passed (``length_block_steps``; the epoch's last step ends one too), and the key says how many
+    pairs were seen there. Empty unless the preset uses the one-pass protocol."""
     if not preset.plateau.one_pass:
         return {}
     per_step = preset.sft.batch_size * preset.sft.grad_accum
+    block, epoch_end = length_block_steps(preset.sft, n_pairs), math.ceil(n_pairs / per_step)
     last = preset.sft.max_steps if preset.sft.max_steps > 0 else None
-    steps = {size: size // per_step for size in preset.plateau.sizes if size <= n_pairs}
-    return {size: step for size, step in steps.items() if step >= 1 and (last is None or step <= last)}
+    points = {}
+    for size in (s for s in preset.plateau.sizes if s <= n_pairs):
+        step = epoch_end if size == n_pairs else size // per_step
+        step = step if step == epoch_end else step - step % block
+        if step >= 1 and (last is None or step <= last):
+            points[min(step * per_step, n_pairs)] = step
+    return points
 
 
 def compute_protocol(plateau) -> str:
@@ -238,8 +264,9 @@ def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0)
     provided the curve rose to it: by at least ``min_gain`` per doubling somewhere before it, and
     nowhere fell by ``min_gain`` or more per doubling on the way. None ("no plateau within these
     sizes") when the curve never rises (e.g. zero everywhere), still rises at its largest size, or
-    falls before it rises (then the points measure something other than the data size, e.g. a
-    mid-schedule collapse: the small one-pass run scored 0 at 1,800 pairs between 19 and 31)."""
+    falls before it rises (then the points measure something other than the data size, e.g. where
+    a point sat in the sampler's length cycle: the small one-pass runs scored 0 at 1,800 pairs,
+    mid-block, in every curve of three series; ``snapshot_steps``)."""
     gains = [
         (next_mean - mean) / max(1e-9, math.log2(next_size / size))
         for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])
