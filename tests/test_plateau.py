@@ -92,3 +92,24 @@ def test_one_pass_points_sit_at_the_end_of_a_length_sorted_block():
     random_order = dataclasses.replace(odd, sft=dataclasses.replace(small.sft, group_by_length=False))
     assert plateau.length_block_steps(random_order.sft, 3_000) == 1
     assert plateau.snapshot_steps(random_order, 3_000) == {1000: 125, 1800: 225, 1808: 226, 2984: 373, 2992: 374}
+
+
+def test_the_block_length_is_the_one_transformers_sorts():
+    """``length_block_steps`` restates transformers' rule: each block of that many batches comes out
+    sorted longest first, and the next block starts over (a transformers upgrade that changes the
+    rule fails here)."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    from msrl.presets import get_preset
+
+    sft = get_preset("small").sft
+    batch = sft.batch_size * sft.grad_accum
+    for n_pairs in (320, 3_000):
+        lengths = list(range(n_pairs))  # all different, so the order shows the sorting
+        order = get_length_grouped_indices(lengths, batch, generator=torch.Generator().manual_seed(0))
+        block = plateau.length_block_steps(sft, n_pairs) * batch
+        blocks = [order[i : i + block] for i in range(0, n_pairs, block)]
+        # the first element of the first block is swapped with the longest overall: compare from the second
+        assert all(b[1:] == sorted(b[1:], reverse=True) for b in blocks)
+        assert all(a[-1] < b[1] for a, b in zip(blocks, blocks[1:]))  # a new block starts long again

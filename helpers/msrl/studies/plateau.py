@@ -78,10 +78,13 @@ def snapshot_steps(preset, n_pairs: int) -> dict[int, int]:
     last = preset.sft.max_steps if preset.sft.max_steps > 0 else None
     points = {}
     for size in (s for s in preset.plateau.sizes if s <= n_pairs):
-        step = epoch_end if size == n_pairs else size // per_step
-        step = step if step == epoch_end else step - step % block
+        if size == n_pairs:  # the epoch's last step ends a block, its last batch partial or not
+            step, seen = epoch_end, n_pairs
+        else:
+            step = size // per_step - (size // per_step) % block
+            seen = step * per_step
         if step >= 1 and (last is None or step <= last):
-            points[min(step * per_step, n_pairs)] = step
+            points[seen] = step
     return points
 
 
