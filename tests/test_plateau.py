@@ -36,6 +36,25 @@ def test_a_knee_is_named_only_where_the_curve_rises_and_then_flattens():
     assert plateau.plateau_point([(100, 5.0, 0)]) is None
 
 
+def test_a_fall_after_the_rise_is_not_a_plateau():
+    # the small series' token-weighted execution (one seed): up to 71.9 % at 2,400 pairs, then 31.2 %
+    rise_then_fall = [(1200, 0.0, 0), (1600, 18.8, 0), (2000, 34.4, 0), (2400, 71.9, 0), (3000, 31.2, 0)]
+    assert plateau.plateau_point(rise_then_fall) is None
+    assert plateau.plateau_point([*rise_then_fall[:4], (3000, 70.0, 0)]) == 2400  # level within a quarter of the rise
+
+
+def test_the_seeds_spread_decides_what_counts_as_a_rise_or_a_fall():
+    inside_the_spread = [(100, 10.0, 8.0), (200, 20.0, 8.0), (400, 20.5, 8.0)]
+    assert plateau.plateau_point(inside_the_spread) is None
+    assert plateau.plateau_point([(100, 10.0, 2.0), (200, 20.0, 2.0), (400, 20.5, 2.0)]) == 200
+    # a dip inside the spread does not hide the rise to 800 that follows
+    noisy = [(100, 10.0, 1.0), (200, 30.0, 10.0), (400, 22.0, 10.0), (800, 40.0, 1.0), (1600, 40.5, 1.0)]
+    assert plateau.plateau_point(noisy) == 800
+    # the small series' uniform execution, seeds 0 and 1 (mean, std): it still rises at 3,000 pairs
+    uniform = [(1200, 7.8, 1.6), (1600, 43.8, 6.2), (2000, 21.9, 21.9), (2400, 46.9, 12.5), (3000, 67.2, 17.2)]
+    assert plateau.plateau_point(uniform) is None
+
+
 def test_the_report_says_no_plateau_where_there_is_no_knee():
     from msrl.studies import report
 

@@ -28,9 +28,9 @@ point of the earlier grid was the only one mid-block, and it scored 0 in every c
 series that had it (README, Results).
 
 Each finished run is appended to ``runs.jsonl``, so an interrupted study resumes at the next run.
-``plateau_point`` names a knee only where the curve first rises and then flattens: the first size
-after which every doubling gains less than ``min_gain`` points. A curve that is flat everywhere
-(e.g. zero) or still rising has no knee.
+``plateau_point`` names a knee only where the curve first rises beyond the seeds' spread and then
+stays level (every later point within a quarter of that rise). A curve that is flat everywhere
+(e.g. zero), still rising, or falling after its rise has no knee.
 """
 
 from __future__ import annotations
@@ -243,6 +243,7 @@ def _score(preset, checkpoint: Path, row: dict, pool, eval_items: list[dict]) ->
         stop_repeats=preset.eval.stop_repeats,
         repetition_penalty=preset.eval.repetition_penalty,
         ocr_prompt=preset.model.ocr_prompt,
+        penalty_spares_quotes=preset.eval.penalty_spares_quotes,
     )
     return {**scored.summary, "type_named": named_type_rate(eval_items, scored.generated)}
 
@@ -262,22 +263,43 @@ def aggregate(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float,
     return out
 
 
-def plateau_point(points: list[tuple[int, float, float]], min_gain: float = 1.0) -> int | None:
-    """The knee: the first size after which every further doubling gains less than ``min_gain``,
-    provided the curve rose to it: by at least ``min_gain`` per doubling somewhere before it, and
-    nowhere fell by ``min_gain`` or more per doubling on the way. None ("no plateau within these
-    sizes") when the curve never rises (e.g. zero everywhere), still rises at its largest size, or
-    falls before it rises (then the points measure something other than the data size, e.g. where
-    a point sat in the sampler's length cycle: the small one-pass runs scored 0 at 1,800 pairs,
-    mid-block, in every curve of three series; ``snapshot_steps``)."""
-    gains = [
-        (next_mean - mean) / max(1e-9, math.log2(next_size / size))
-        for (size, mean, _), (next_size, next_mean, _) in zip(points, points[1:])
-    ]
+def plateau_point(
+    points: list[tuple[int, float, float]], min_gain: float = 1.0, level_share: float = 0.25
+) -> int | None:
+    """The knee: the first size that the curve rose to and after which it stays level. With
+    ``(size, mean, std over seeds)`` points and ``tolerance(a, b) = max(min_gain x doublings from a
+    to b, the seeds' spread sqrt(std_a^2 + std_b^2))``, a size k is the knee when
+
+    - it rose: some earlier point lies below it by at least ``tolerance`` (a rise inside the seeds'
+      spread is not one);
+    - it did not fall on the way: no earlier step goes down by ``tolerance`` or more (then the
+      points measure something other than the data size, e.g. where a point sat in the sampler's
+      length cycle: the small one-pass runs scored 0 at 1,800 pairs, mid-block, in every curve of
+      three series; ``snapshot_steps``);
+    - it stays level: every later point is within ``max(min_gain x doublings, level_share x that
+      rise)`` of it, up or down. A fall after the rise is not a plateau (the first rule read it as
+      one: a one-seed curve at 72 % and then 31 % was named a knee).
+
+    None ("no plateau within these sizes") when the curve never rises beyond its spread (e.g. zero
+    everywhere), still rises at its largest size, falls before it rises, or falls after it."""
+
+    def tolerance(a, b):
+        (size_a, _, std_a), (size_b, _, std_b) = a, b
+        return max(min_gain * math.log2(size_b / size_a), math.hypot(std_a, std_b))
+
+    def fell(a, b):
+        return a[1] - b[1] >= tolerance(a, b)
+
     for k in range(1, len(points) - 1):
-        rose = any(g >= min_gain for g in gains[:k]) and all(g > -min_gain for g in gains[:k])
-        if rose and all(g < min_gain for g in gains[k:]):
-            return points[k][0]
+        knee = points[k]
+        rise = max(knee[1] - p[1] for p in points[:k])
+        rose = any(knee[1] - p[1] >= tolerance(p, knee) for p in points[:k])
+        steady = not any(fell(a, b) for a, b in zip(points[:k], points[1 : k + 1]))
+        level = all(
+            abs(p[1] - knee[1]) < max(min_gain * math.log2(p[0] / knee[0]), level_share * rise) for p in points[k + 1 :]
+        )
+        if rose and steady and level:
+            return knee[0]
     return None
 
 
