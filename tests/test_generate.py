@@ -56,5 +56,38 @@ def test_a_repetition_penalty_stays_deterministic_and_repeats_less(tiny_checkpoi
     penalised = [generate.generate_code(model, processor, [image], "Write code.", 40, repetition_penalty=3.0)[0]]
     penalised.append(generate.generate_code(model, processor, [image], "Write code.", 40, repetition_penalty=3.0)[0])
     assert penalised[0] == penalised[1]  # still greedy: the same program every time
+    sparing = [
+        generate.generate_code(
+            model, processor, [image], "Write code.", 40, repetition_penalty=3.0, penalty_spares_quotes=True
+        )[0]
+        for _ in range(2)
+    ]
+    assert sparing[0] == sparing[1]
     share = lambda ids: len(set(ids)) / max(1, len(ids))  # noqa: E731 (distinct tokens per token)
     assert share(tokens(penalised[0])) > share(tokens(plain))
+
+
+def test_the_quote_sparing_penalty_is_transformers_penalty_everywhere_but_on_quotes():
+    import torch
+    from transformers import RepetitionPenaltyLogitsProcessor
+
+    torch.manual_seed(0)
+    input_ids = torch.tensor([[1, 2, 3, 3, 5], [4, 4, 0, 6, 2]])
+    scores = torch.randn(2, 8)
+    plain = RepetitionPenaltyLogitsProcessor(1.5)(input_ids, scores.clone())
+    sparing = generate.sparing_repetition_penalty(1.5, [3, 4])(input_ids, scores.clone())
+    for token in range(8):
+        expected = scores[:, token] if token in (3, 4) else plain[:, token]
+        assert torch.equal(sparing[:, token], expected)
+    assert not torch.equal(sparing, scores) and not torch.equal(sparing, plain)
+
+
+def test_quote_tokens_are_the_tokens_with_a_quote_character(tiny_checkpoint):
+    from msrl.training.model import load_model_and_processor
+
+    _, processor = load_model_and_processor(tiny_checkpoint)
+    tokenizer = processor.tokenizer
+    quoted = set(generate.quote_token_ids(tokenizer))
+    assert quoted and len(quoted) < len(tokenizer) // 4
+    assert all(("'" in tokenizer.decode([i])) or ('"' in tokenizer.decode([i])) for i in quoted)
+    assert set(tokenizer("x = 'a'")["input_ids"]) & quoted

@@ -175,6 +175,7 @@ def evaluate_model(
     stop_repeats: int = 0,
     repetition_penalty: float = 1.0,
     ocr_prompt: bool = False,
+    penalty_spares_quotes: bool = False,
 ) -> ModelEvaluation:
     images = [i["image"] for i in items]
     texts = chart_texts(images, [i.get("chart_text") for i in items]) if ocr_prompt else None
@@ -189,6 +190,7 @@ def evaluate_model(
         stop_repeats=stop_repeats,
         repetition_penalty=repetition_penalty,
         chart_texts=texts,
+        penalty_spares_quotes=penalty_spares_quotes,
     )
     return score(name, items, generated, pool, judge)
 
@@ -244,6 +246,7 @@ def evaluate_checkpoint(
             stop_repeats=preset.eval.stop_repeats,
             repetition_penalty=preset.eval.repetition_penalty,
             ocr_prompt=preset.model.ocr_prompt,
+            penalty_spares_quotes=preset.eval.penalty_spares_quotes,
         )
         save_evaluation(evaluation, path)
         return evaluation

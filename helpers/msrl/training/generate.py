@@ -20,6 +20,14 @@ and deterministic. Qwen2.5-VL-7B-Instruct ships with 1.05 in its generation conf
 preset uses. The small preset uses 1.2, chosen on 64 items of the ``rl`` split (not ``eval``); there
 it took the small SFT model from 14 % to 77 % executed programs (1.1: 66 %, 1.3: 77 %, 1.5: 31 %).
 It works because the failure is a data row repeated until the token cap.
+
+With ``penalty_spares_quotes`` the penalty leaves alone every token that holds a quote character.
+The plain penalty applies to every token the sequence has used, and a program uses ``'`` dozens of
+times: the small SFT model then opened a title with ``'`` and closed it with ``"`` (an unterminated
+string). On the small SFT model (seed 0) and 300 ``rl``-split items (not ``eval``), sparing quotes
+took execution from 78.3 to 80.7 % and low-level from 48.4 to 50.0, and SyntaxErrors from 46 to 33;
+sparing brackets too fell to 74 % (rows 200-299), and penalising only tokens with a letter or digit
+lost the penalty's effect (47 %: the loops are rows of punctuation and digits) (results/LOG.md).
 Departure: the paper served the 7B model with vLLM for inference; here the same function runs the
 model in-process (vLLM belongs to the GPU environment).
 """
@@ -72,6 +80,31 @@ def _stop_rule(prompt_length: int, max_period: int, repeats: int):
     return StopWhenLooping()
 
 
+QUOTES = "'\""
+
+
+def quote_token_ids(tokenizer) -> list[int]:
+    """The ids of every vocabulary token whose text holds a quote character."""
+    return [i for i in range(len(tokenizer)) if any(q in tokenizer.decode([i]) for q in QUOTES)]
+
+
+def sparing_repetition_penalty(penalty: float, spared_ids: list[int]):
+    """transformers' repetition penalty (CTRL's rule, over the whole sequence, prompt included) on
+    every token but ``spared_ids``."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class RepetitionPenaltySparing(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            spared = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
+            spared[spared_ids] = True
+            seen = torch.gather(scores, 1, input_ids)
+            penalised = torch.where(seen < 0, seen * penalty, seen / penalty)
+            return scores.scatter(1, input_ids, torch.where(spared[input_ids], seen, penalised))
+
+    return RepetitionPenaltySparing()
+
+
 def generate_code(
     model,
     processor,
@@ -85,13 +118,19 @@ def generate_code(
     stats: GenerationStats | None = None,
     repetition_penalty: float = 1.0,
     chart_texts: list[str] | None = None,
+    penalty_spares_quotes: bool = False,
 ) -> list[str]:
     """One program per image, in input order. ``chart_texts`` (what OCR read in each image) go into
     the prompts when given (``ModelPreset.ocr_prompt``, msrl.training.prompts)."""
     import time
 
     import torch
-    from transformers import StoppingCriteriaList
+    from transformers import LogitsProcessorList, StoppingCriteriaList
+
+    penalty = {"repetition_penalty": repetition_penalty}
+    if penalty_spares_quotes and repetition_penalty != 1.0:
+        spared = quote_token_ids(processor.tokenizer)
+        penalty = {"logits_processor": LogitsProcessorList([sparing_repetition_penalty(repetition_penalty, spared)])}
 
     texts = chart_texts if chart_texts is not None else [None] * len(images)
     prompts = [
@@ -126,7 +165,7 @@ def generate_code(
                     **inputs,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
-                    repetition_penalty=repetition_penalty,
+                    **penalty,
                     pad_token_id=processor.tokenizer.pad_token_id,
                     stopping_criteria=criteria,
                 )
