@@ -373,7 +373,7 @@ SMALL = Preset(
     # Batches of 64: a batch runs until its longest program ends, and a decoding step of the tiny model
     # costs little more for 64 rows than for 16 (64 rl-split programs: 12.6 s against 19.7 s, the same
     # programs; bench/bench_generation.py). The penalty spares quote tokens: on 300 rl-split items the
-    # SFT model then executed 80.7 % instead of 78.3 % (generate.py).
+    # SFT model then executed 80.7 % instead of 78.3 %; on eval, inside the noise (generate.py).
     eval=EvalPreset(
         n_eval=100,
         n_chartmimic=32,
