@@ -131,7 +131,9 @@ def generate_code(
     penalty = {"repetition_penalty": repetition_penalty}
     if penalty_spares_quotes and repetition_penalty != 1.0:
         spared = quote_token_ids(processor.tokenizer)
-        penalty = {"logits_processor": LogitsProcessorList([sparing_repetition_penalty(repetition_penalty, spared)])}
+        # 1.0 also overrides a penalty in the model's generation config (Qwen's 1.05), which would apply on top
+        processor_list = LogitsProcessorList([sparing_repetition_penalty(repetition_penalty, spared)])
+        penalty = {"repetition_penalty": 1.0, "logits_processor": processor_list}
 
     texts = chart_texts if chart_texts is not None else [None] * len(images)
     prompts = [
