@@ -195,6 +195,20 @@ def evaluate_model(
     return score(name, items, generated, pool, judge)
 
 
+def decoding(preset) -> dict:
+    """``evaluate_model``'s prompt and decoding arguments from the preset: every model the series
+    scores (stages 02-07 and the plateau study's points) is decoded the same way."""
+    return {
+        "instruction": preset.instruction,
+        "max_new_tokens": preset.eval.max_new_tokens,
+        "batch_size": preset.eval.batch_size,
+        "stop_repeats": preset.eval.stop_repeats,
+        "repetition_penalty": preset.eval.repetition_penalty,
+        "penalty_spares_quotes": preset.eval.penalty_spares_quotes,
+        "ocr_prompt": preset.model.ocr_prompt,
+    }
+
+
 def item_sets(preset, corpus, pool: RenderPool, run_dir) -> dict[str, list[dict]]:
     """The two evaluation sets every stage uses: the held-out ``eval`` split and ChartMimic items."""
     sets = {
@@ -233,21 +247,7 @@ def evaluate_checkpoint(
             if evaluation is not None:
                 return evaluation
         model, processor = model_and_processor()
-        evaluation = evaluate_model(
-            name,
-            model,
-            processor,
-            items,
-            pool,
-            preset.instruction,
-            preset.eval.max_new_tokens,
-            preset.eval.batch_size,
-            judge=set_judge,
-            stop_repeats=preset.eval.stop_repeats,
-            repetition_penalty=preset.eval.repetition_penalty,
-            ocr_prompt=preset.model.ocr_prompt,
-            penalty_spares_quotes=preset.eval.penalty_spares_quotes,
-        )
+        evaluation = evaluate_model(name, model, processor, items, pool, judge=set_judge, **decoding(preset))
         save_evaluation(evaluation, path)
         return evaluation
 

@@ -227,24 +227,12 @@ def _run_fields(size: int, seed: int, variant: str, run: dict, at_step: int | No
 
 
 def _score(preset, checkpoint: Path, row: dict, pool, eval_items: list[dict]) -> dict:
-    from msrl.evaluation.checkpoints import evaluate_model, named_type_rate
+    from msrl.evaluation.checkpoints import decoding, evaluate_model, named_type_rate
     from msrl.training.model import load_model_and_processor
 
     model, processor = load_model_and_processor(checkpoint, preset.model)
-    scored = evaluate_model(
-        f"{row['size']}/{row['seed']}/{row['variant']}",
-        model,
-        processor,
-        eval_items,
-        pool,
-        preset.instruction,
-        preset.eval.max_new_tokens,
-        preset.eval.batch_size,
-        stop_repeats=preset.eval.stop_repeats,
-        repetition_penalty=preset.eval.repetition_penalty,
-        ocr_prompt=preset.model.ocr_prompt,
-        penalty_spares_quotes=preset.eval.penalty_spares_quotes,
-    )
+    name = f"{row['size']}/{row['seed']}/{row['variant']}"
+    scored = evaluate_model(name, model, processor, eval_items, pool, **decoding(preset))
     return {**scored.summary, "type_named": named_type_rate(eval_items, scored.generated)}
 
 
