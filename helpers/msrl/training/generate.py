@@ -96,12 +96,15 @@ def sparing_repetition_penalty(penalty: float, spared_ids: list[int]):
     from transformers import LogitsProcessor
 
     class RepetitionPenaltySparing(LogitsProcessor):
+        spared = None  # vocabulary mask, built at the first decoding step (the logits give its size)
+
         def __call__(self, input_ids, scores):
-            spared = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
-            spared[spared_ids] = True
+            if self.spared is None:
+                self.spared = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
+                self.spared[spared_ids] = True
             seen = torch.gather(scores, 1, input_ids)
             penalised = torch.where(seen < 0, seen * penalty, seen / penalty)
-            return scores.scatter(1, input_ids, torch.where(spared[input_ids], seen, penalised))
+            return scores.scatter(1, input_ids, torch.where(self.spared[input_ids], seen, penalised))
 
     return RepetitionPenaltySparing()
 
