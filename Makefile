@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_generation.py --run-dir $(RUN_DIR) && $(PY) bench/bench_ocr.py --run-dir $(RUN_DIR)
 	$(PY) bench/bench_rewards.py --run-dir $(RUN_DIR)
 	$(PY) bench/bench_malloc.py --run-dir $(RUN_DIR)
+	$(PY) bench/bench_prompt_text.py --run-dir $(RUN_DIR)
 
 # pip's resolver on environment-gpu.yml's pip list, in a throwaway venv: installs nothing, downloads
 # package metadata only. Run on a machine that reaches PyPI.

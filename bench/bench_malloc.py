@@ -18,28 +18,11 @@ import os
 import subprocess
 import sys
 
-from shared_setup import add_run_dir_argument, cpu_line, sft_model_and_corpus
+from shared_setup import add_run_dir_argument, cpu_line, sft_step_time
 
 
 def child(run_dir, steps: int) -> None:
-    import dataclasses
-    import resource
-    import tempfile
-    import warnings
-
-    from msrl.paths import stage_dir
-    from msrl.training.sft import start_checkpoint, train_sft
-
-    warnings.filterwarnings("ignore")
-    preset, _, corpus = sft_model_and_corpus(run_dir)
-    sft = dataclasses.replace(preset.sft, vision_warmup_steps=0, save_steps=10**9)
-    with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        base = start_checkpoint(stage_dir(run_dir, "02"))
-        record = train_sft(preset, base, corpus["sft"], tmp, sft=sft, stop_at=steps)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    n = max(1, record["global_step"])
-    print(json.dumps({"step_s": record["seconds"] / n, "faults": (after.ru_minflt - before.ru_minflt) / n}))
+    print(json.dumps(sft_step_time(run_dir, steps)))
 
 
 def main() -> None:
