@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 
-from shared_setup import add_run_dir_argument, cpu_line, sft_step_time
+from shared_setup import add_run_dir_argument, alternating_children, cpu_line, sft_step_time
 
 
 def child(run_dir, steps: int) -> None:
@@ -35,24 +33,18 @@ def main() -> None:
     if args.child:
         return child(args.run_dir, args.steps)
 
-    from msrl.paths import CHECKPOINT_DIR, stage_dir
     from msrl.run import KERNEL_MALLOC_ENV
 
-    if not (stage_dir(args.run_dir, "02") / CHECKPOINT_DIR / "config.json").exists():
-        raise SystemExit(f"no SFT run in {stage_dir(args.run_dir, '02')}: run the series first (make run)")
     plain = {k: v for k, v in os.environ.items() if k not in KERNEL_MALLOC_ENV}
     settings = {"glibc defaults": plain, "runner (KERNEL_MALLOC_ENV)": {**plain, **KERNEL_MALLOC_ENV}}
     print(f"CPU: {cpu_line()}; {args.steps} SFT steps per process, small preset, from {args.run_dir}")
     print("| setting | round | s per step | minor faults per step |")
     print("|---|---|---|---|")
     times: dict[str, list[float]] = {name: [] for name in settings}
-    for round_ in range(1, args.rounds + 1):
-        for name, env in settings.items():
-            command = [sys.executable, __file__, "--child", "--run-dir", str(args.run_dir), "--steps", str(args.steps)]
-            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-            result = json.loads(out.strip().splitlines()[-1])
-            times[name].append(result["step_s"])
-            print(f"| {name} | {round_} | {result['step_s']:.3f} | {result['faults']:,.0f} |", flush=True)
+    children = {name: (["--child"], env) for name, env in settings.items()}
+    for name, round_, result in alternating_children(__file__, args.run_dir, args.steps, args.rounds, children):
+        times[name].append(result["step_s"])
+        print(f"| {name} | {round_} | {result['step_s']:.3f} | {result['faults']:,.0f} |", flush=True)
     default, runner = (min(t) for t in times.values())
     print(f"best step time, runner / defaults: {runner / default:.2f} ({runner:.3f} s against {default:.3f} s)")
 

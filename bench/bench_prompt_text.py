@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 
-from shared_setup import add_run_dir_argument, cpu_line, sft_step_time
+from shared_setup import add_run_dir_argument, alternating_children, cpu_line, sft_step_time
 
 
 def child(run_dir, steps: int, ocr_prompt: bool) -> None:
@@ -49,14 +47,10 @@ def main() -> None:
     print("| prompt | round | s per step |")
     print("|---|---|---|")
     times: dict[str, list[float]] = {"with": [], "without": []}
-    for round_ in range(1, args.rounds + 1):
-        for name in times:
-            command = [sys.executable, __file__, "--child", name, "--run-dir", str(args.run_dir)]
-            command += ["--steps", str(args.steps)]
-            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-            step_s = json.loads(out.strip().splitlines()[-1])["step_s"]
-            times[name].append(step_s)
-            print(f"| {name} the OCR text | {round_} | {step_s:.3f} |", flush=True)
+    children = {name: (["--child", name], env) for name in times}
+    for name, round_, result in alternating_children(__file__, args.run_dir, args.steps, args.rounds, children):
+        times[name].append(result["step_s"])
+        print(f"| {name} the OCR text | {round_} | {result['step_s']:.3f} |", flush=True)
     with_text, without = min(times["with"]), min(times["without"])
     ratio = with_text / without
     print(f"best step time, with / without the OCR text: {ratio:.2f} ({with_text:.3f} s against {without:.3f} s)")

@@ -5,6 +5,9 @@ so ``bench/`` is on the path)."""
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -48,6 +51,21 @@ def sft_step_time(run_dir: Path, steps: int, preset=None) -> dict:
         after = resource.getrusage(resource.RUSAGE_SELF)
     n = max(1, record["global_step"])
     return {"step_s": record["seconds"] / n, "faults": (after.ru_minflt - before.ru_minflt) / n}
+
+
+def alternating_children(script: str, run_dir: Path, steps: int, rounds: int, settings: dict):
+    """Run ``script`` once per setting, ``rounds`` times over, the settings alternating (so that a
+    drift of the machine's speed hits all of them); ``settings`` maps a name to (the child's extra
+    arguments, its environment). Yields (name, round, the JSON the child printed last)."""
+    from msrl.paths import CHECKPOINT_DIR, stage_dir
+
+    if not (stage_dir(run_dir, "02") / CHECKPOINT_DIR / "config.json").exists():
+        raise SystemExit(f"no SFT run in {stage_dir(run_dir, '02')}: run the series first (make run)")
+    for round_ in range(1, rounds + 1):
+        for name, (child_args, env) in settings.items():
+            command = [sys.executable, script, *child_args, "--run-dir", str(run_dir), "--steps", str(steps)]
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+            yield name, round_, json.loads(out.strip().splitlines()[-1])
 
 
 def cpu_line() -> str:
